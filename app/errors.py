@@ -1,0 +1,9 @@
+"""The one exception type for mistakes a user can fix.
+
+A `UserError` carries a message that says what went wrong and what to do; the CLI prints it
+without a traceback and exits with code 2. Internal invariants use `assert` instead.
+"""
+
+
+class UserError(ValueError):
+    """A problem with the user's input or machine, with an actionable message."""

@@ -1,0 +1,147 @@
+"""A tiny random-weight Dia2 checkpoint in the official layout, built locally for `--demo`.
+
+It has the official structure (32 codebooks of 2048 codes + BOS + PAD, delays [1, 3, ...], three
+depformer weight groups, a low-rank text embedding, a second text stream two words ahead) at a
+tiny size, so the real loading and inference code runs in a second on any CPU. It speaks noise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+log = logging.getLogger(__name__)
+
+DEMO_VERSION = "dia2-demo-v1"
+SPECIAL_TOKENS = ["<unk>", "<s>", "<nw>", "<pad>", "<r4>", "<r5>", "<r6>", "<zero>", "[S1]", "[S2]"]
+_CORPUS = [
+    "Hello there, how are you doing today? I am fine, thanks for asking.",
+    "The quick brown fox jumps over the lazy dog. What a lovely day it is!",
+    "Oh seriously? That's wild. Tell me more about it, I want to know everything.",
+    "Yes, no, maybe. Well, I think so. Let me think about that for a second.",
+    "We could talk about music, books, films, the weather or anything you like.",
+]
+
+
+def demo_config(codebooks: int = 32) -> dict:
+    """The demo checkpoint's config.json (official key layout)."""
+    groups = [0] * 8 + [1] * 8 + [2] * (codebooks - 1 - 16) if codebooks > 17 else list(range(codebooks - 1))
+    return {
+        "data": {
+            "channels": codebooks + 2,
+            "text_vocab_size": 512,
+            "audio_vocab_size": 2050,
+            "action_vocab_size": 2,
+            "text_pad_token_id": 3,
+            "text_new_word_token_id": 2,
+            "text_zero_token_id": 7,
+            "audio_pad_token_id": 2049,
+            "audio_bos_token_id": 2048,
+            "action_pad_token_id": 0,
+            "action_new_word_token_id": 1,
+            "delay_pattern": [1] + [3] * (codebooks - 1),
+            "first_word_min_start": 0,
+            "max_pad": 6,
+            "second_stream_ahead": 2,
+        },
+        "model": {
+            "decoder": {"n_layer": 2, "n_embd": 64, "n_hidden": 128, "gqa_query_heads": 4,
+                        "kv_heads": 2, "gqa_head_dim": 16, "low_rank_dim": 32},
+            "depformer": {"n_layer": 1, "n_embd": 32, "n_hidden": 64, "gqa_query_heads": 2,
+                          "kv_heads": 2, "gqa_head_dim": 16, "apply_rope": True,
+                          "text_embedding": False, "mlp_activations": ["silu", "linear"]},
+            "linear": {"mlp_activations": ["silu", "linear"]},
+            "dropout": 0.0,
+            "rope_min_timescale": 1,
+            "rope_max_timescale": 10000,
+            "normalization_layer_epsilon": 1e-5,
+        },
+        "runtime": {"weights_schedule": groups, "max_context_steps": 1500},
+        "assets": {"tokenizer": None, "mimi": "demo"},
+    }
+
+
+def _train_tokenizer(vocab_size: int):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    return tok
+
+
+def write_demo_checkpoint(folder: Path, *, seed: int = 0, raw: dict | None = None) -> Path:
+    """Write config.json, model.safetensors and tokenizer files into `folder`.
+
+    `raw` is the config to build (default: `demo_config()`); tests pass other shapes.
+    """
+    from app.tts.config import parse_config
+    from app.tts.model import Dia2Model
+
+    raw = raw or demo_config()
+    cfg = parse_config(raw)
+    torch.manual_seed(seed)
+    model = Dia2Model(cfg)
+    with torch.no_grad():
+        for name, tensor in model.checkpoint_tensors().items():
+            if name.endswith("norm.weight"):
+                tensor.copy_(1.0 + 0.1 * torch.randn_like(tensor))
+            else:
+                tensor.copy_(torch.randn_like(tensor) * (0.5 if "embed" in name else 0.2))
+    tensors = {n: t.detach().clone().contiguous() for n, t in model.checkpoint_tensors().items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps(raw, indent=1))
+    tok = _train_tokenizer(raw["data"]["text_vocab_size"])
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "GPT2Tokenizer", "bos_token": "<s>", "unk_token": "<unk>",
+                    "pad_token": "<pad>"}, indent=1)
+    )
+    return folder
+
+
+def demo_cache_root() -> Path:
+    """Where the demo models are cached (DIA2CHAT_DEMO_DIR overrides)."""
+    env = os.environ.get("DIA2CHAT_DEMO_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("dia2-voicechat")) / "demo"
+
+
+def ensure_demo_dia2(root: Path | None = None) -> Path:
+    """The demo checkpoint folder, built on first use (atomically: temp folder, then rename)."""
+    root = root or demo_cache_root()
+    final = root / DEMO_VERSION
+    if (final / "model.safetensors").is_file():
+        return final
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+    try:
+        write_demo_checkpoint(tmp)
+        try:
+            tmp.rename(final)
+        except OSError:  # another process finished first
+            if not (final / "model.safetensors").is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log.info("built the demo Dia2 checkpoint in %s", final)
+    return final

@@ -1,0 +1,33 @@
+"""Dia2 runtime: loads the published Dia2 checkpoints and streams speech. No Qt here.
+
+Public API (see `engine.py`):
+
+    engine = Dia2Engine.load("nari-labs/Dia2-2B", device="cuda", dtype="bfloat16")
+    result = engine.generate("[S1] Hello!", GenerationOptions(), prefix=[...])
+    stream = engine.stream(GenerationOptions())
+    stream.push_text("[S1] Hello there"); stream.finish()
+    for event in stream: ...   # AudioFrame / WordEvent, as soon as each is final
+
+Modules: config (checkpoint config.json), options (user's generation options), tokenizer,
+script (script -> entries), state_machine (text action -> text tokens), layers / decoder /
+depformer (networks holding weights), weights (strict safetensors loading), cache (preallocated
+KV caches), sampling (guidance + sampling, pure tensor functions), prefix (conditioning on earlier
+turns), generator (explicit generation state and the frame step), stream (incremental text in,
+frames out), engine (the facade).
+"""
+
+from app.tts.engine import Dia2Engine, GenerationResult
+from app.tts.options import GenerationOptions
+from app.tts.prefix import PrefixTurn, Word
+from app.tts.stream import AudioFrame, Dia2Stream, WordEvent
+
+__all__ = [
+    "AudioFrame",
+    "Dia2Engine",
+    "Dia2Stream",
+    "GenerationOptions",
+    "GenerationResult",
+    "PrefixTurn",
+    "Word",
+    "WordEvent",
+]

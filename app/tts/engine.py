@@ -1,0 +1,223 @@
+"""The public facade of the Dia2 runtime.
+
+    engine = Dia2Engine.load("nari-labs/Dia2-2B")             # or a local folder
+    result = engine.generate("[S1] Hello!", GenerationOptions(seed=1))
+    result.audio_tokens  # long [K, frames]; result.waveform float32 [frames * 1920]
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from app.errors import UserError
+from app.tts.config import Dia2Config, load_config
+from app.tts.generator import FLUSH_PADDING, Generation
+from app.tts.layers import Rotary
+from app.tts.model import Dia2Model
+from app.tts.options import GenerationOptions
+from app.tts.prefix import PrefixPlan, PrefixTurn, build_plan
+from app.tts.script import FRAME_RATE, ScriptParser, parse_script
+from app.tts.state_machine import Entry
+from app.tts.stream import AudioFrame, Dia2Stream, WordEvent
+from app.tts.tokenizer import Dia2Tokenizer
+from app.tts.weights import load_weights
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 24_000
+FRAME_SAMPLES = 1920
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """A finished generation."""
+
+    audio_tokens: torch.Tensor  # long [K, frames], delays undone, prefix cropped (CPU)
+    waveform: np.ndarray | None  # float32 [frames * 1920] at `sample_rate`; None without a codec
+    sample_rate: int  # 24000
+    timestamps: list[tuple[str, float]]  # (word, seconds from the start of the output)
+    seed: int  # the seed that reproduces this run
+    truncated: bool  # the context ran out before the text was spoken
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks CUDA when present; asking for CUDA without it is a user error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("CUDA was asked for but no CUDA GPU is usable here; use --device cpu")
+    return dev
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """'auto': bfloat16 on CUDA, float32 on the CPU (the reference-exact mode)."""
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+    if dtype not in table:
+        raise UserError(f"unknown dtype {dtype!r}; use float32 or bfloat16")
+    return table[dtype]
+
+
+class Dia2Engine:
+    """A loaded checkpoint (and optionally its codec), ready to generate."""
+
+    def __init__(self, config: Dia2Config, model: Dia2Model, tokenizer: Dia2Tokenizer,
+                 device: torch.device, dtype: torch.dtype, codec=None, use_graphs: bool = False,
+                 source: str = "") -> None:
+        self.config = config
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.dtype = dtype
+        self.codec = codec
+        self.use_graphs = use_graphs and device.type == "cuda"
+        self.source = source
+        self.rotary = Rotary(config.decoder.head_dim, config.rope_min_timescale,
+                             config.rope_max_timescale, config.max_context_steps, device)
+        self.dep_rotary = (
+            Rotary(config.depformer.head_dim, config.rope_min_timescale, config.rope_max_timescale,
+                   max(config.num_stages, 1), device)
+            if config.depformer.apply_rope
+            else None
+        )
+
+    # -- loading -------------------------------------------------------------------------
+    @classmethod
+    def load_folder(cls, folder: str | Path, *, device: str = "auto", dtype: str = "auto",
+                    codec=None, use_cuda_graphs: bool = True) -> Dia2Engine:
+        """Load `config.json`, `model.safetensors` and `tokenizer.json` from a folder."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise UserError(f"{folder} is not a folder holding a Dia2 checkpoint")
+        dev = resolve_device(device)
+        dt = resolve_dtype(dtype, dev)
+        config = load_config(folder / "config.json")
+        tokenizer_path = folder / "tokenizer.json"
+        if not tokenizer_path.is_file():
+            raise UserError(f"{folder} has no tokenizer.json; the checkpoint is incomplete")
+        tokenizer = Dia2Tokenizer.load(tokenizer_path, new_word_id=config.data.text_new_word_token_id)
+        if tokenizer.vocab_size > config.data.text_vocab_size:
+            raise UserError(
+                f"tokenizer.json has {tokenizer.vocab_size} tokens but the model embeds only "
+                f"{config.data.text_vocab_size}; the tokenizer is from another checkpoint"
+            )
+        t0 = time.perf_counter()
+        model = Dia2Model.empty(config, dev, torch.float32 if dt == torch.float32 else dt)
+        load_weights(model, folder / "model.safetensors")
+        log.info("loaded %s in %.2f s on %s (%s)", folder, time.perf_counter() - t0, dev, dt)
+        return cls(config, model, tokenizer, dev, dt, codec=codec, use_graphs=use_cuda_graphs,
+                   source=str(folder))
+
+    @classmethod
+    def load(cls, source: str, *, device: str = "auto", dtype: str = "auto", codec=None,
+             use_cuda_graphs: bool = True, progress: bool = True) -> Dia2Engine:
+        """Load from a local folder or a Hugging Face repo id (downloaded once, then cached)."""
+        path = Path(source).expanduser()
+        if not path.is_dir():
+            from app.models.hub import resolve_dia2  # only when a download may be needed
+
+            path = resolve_dia2(source, progress=progress)
+        return cls.load_folder(path, device=device, dtype=dtype, codec=codec,
+                               use_cuda_graphs=use_cuda_graphs)
+
+    # -- pieces --------------------------------------------------------------------------
+    def parse(self, script: str) -> list[Entry]:
+        """Script -> entries (raises UserError on empty scripts and bad tags)."""
+        return parse_script(script, self.tokenizer.encode, self.tokenizer.special.speaker1)
+
+    def plan_prefix(self, prefix: Sequence[PrefixTurn] | None) -> PrefixPlan | None:
+        encode_audio = self.codec.encode if self.codec is not None else None
+        plan = build_plan(prefix or (), self.tokenizer.encode, encode_audio, self.config.data.num_codebooks)
+        if plan is not None and plan.frames >= self.config.max_context_steps - 1:
+            raise UserError(
+                f"the prefix is {plan.frames / FRAME_RATE:.1f} s but the context holds "
+                f"{self.config.max_context_steps / FRAME_RATE:.1f} s; use fewer or shorter turns"
+            )
+        return plan
+
+    def check_fits(self, entries: list[Entry], options: GenerationOptions, plan: PrefixPlan | None) -> None:
+        """Refuse, before generating, a script that cannot be spoken within the context."""
+        start = max(plan.frames - 1, 0) if plan else 0
+        room = self.config.max_context_steps - start
+        need = options.initial_padding
+        fitting = 0
+        words = sum(1 for e in entries if e.tokens)
+        for entry in entries:
+            need += entry.padding + (1 if entry.tokens else 0)
+            if need <= room:
+                fitting += 1 if entry.tokens else 0
+        need += 1 + self.config.data.max_delay + FLUSH_PADDING
+        if need > room:
+            raise UserError(
+                f"the script needs at least {need} frames ({need / FRAME_RATE:.1f} s) but only "
+                f"{room} frames ({room / FRAME_RATE:.1f} s) fit in the context"
+                + (" after the prefix" if plan else "")
+                + f"; about {fitting} of its {words} words fit. Split it into shorter scripts."
+            )
+
+    # -- generation ----------------------------------------------------------------------
+    def new_generation(self, options: GenerationOptions, plan: PrefixPlan | None,
+                       prefill: str = "batched") -> Generation:
+        return Generation(self, options, plan, prefill=prefill)
+
+    def generate(self, script: str, options: GenerationOptions | None = None,
+                 prefix: Sequence[PrefixTurn] | None = None, *, prefill: str = "batched") -> GenerationResult:
+        """Generate the whole script; returns aligned tokens, waveform and word times."""
+        options = options or GenerationOptions()
+        t0 = time.perf_counter()
+        entries = self.parse(script)
+        plan = self.plan_prefix(prefix)
+        self.check_fits(entries, options, plan)
+        gen = self.new_generation(options, plan, prefill)
+        gen.add_entries(entries)
+        gen.close_text()
+        t1 = time.perf_counter()
+        with torch.inference_mode():
+            while gen.advance_warmup():
+                pass
+            t2 = time.perf_counter()
+            while not gen.done:
+                gen.step()
+        t3 = time.perf_counter()
+        codes = gen.aligned_codes().cpu()
+        waveform = None
+        if self.codec is not None and codes.shape[1] > 0:
+            waveform = self.codec.decode(codes)
+        t4 = time.perf_counter()
+        steps = gen.t - gen.start_step
+        return GenerationResult(
+            audio_tokens=codes,
+            waveform=waveform,
+            sample_rate=SAMPLE_RATE,
+            timestamps=gen.timestamps(),
+            seed=gen.seed,
+            truncated=gen.truncated,
+            timings={"prepare": t1 - t0, "prefill": t2 - t1, "generate": t3 - t2,
+                     "decode": t4 - t3, "steps": float(steps)},
+        )
+
+    def stream(self, options: GenerationOptions | None = None,
+               prefix: Sequence[PrefixTurn] | None = None, *, prefill: str = "batched") -> Dia2Stream:
+        """Start a streaming generation; push text into it and iterate its events."""
+        options = options or GenerationOptions()
+        plan = self.plan_prefix(prefix)
+        gen = self.new_generation(options, plan, prefill)
+        parser = ScriptParser(self.tokenizer.encode, self.tokenizer.special.speaker1)
+        decoder = self.codec.streaming_decoder() if self.codec is not None else None
+        return Dia2Stream(gen, parser, decoder)
+
+
+__all__ = ["AudioFrame", "Dia2Engine", "GenerationResult", "WordEvent", "SAMPLE_RATE", "FRAME_SAMPLES"]

@@ -1,0 +1,51 @@
+"""Suite-wide fixtures: paths, the parity fixture, the demo checkpoint (built once per run)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PARITY = FIXTURES / "dia2-tiny"
+SHARED = ROOT.parent / "shared"
+
+# The test models are tiny: one thread avoids oversubscribing a 2-core machine.
+torch.set_num_threads(1)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def parity_dir() -> Path:
+    return PARITY
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory) -> Path:
+    """A per-run demo model cache, so tests never depend on the user's cache."""
+    root = tmp_path_factory.mktemp("demo-models")
+    os.environ["DIA2CHAT_DEMO_DIR"] = str(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_dia2(demo_root) -> Path:
+    from app.models.demo_dia2 import ensure_demo_dia2
+
+    return ensure_demo_dia2(demo_root)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs a CUDA GPU")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)
+    if not os.environ.get("DIA2CHAT_REAL_WEIGHTS"):
+        skip = pytest.mark.skip(reason="needs the published checkpoints (set DIA2CHAT_REAL_WEIGHTS)")
+        for item in items:
+            if "real_weights" in item.keywords:
+                item.add_marker(skip)
