@@ -216,7 +216,7 @@ class Dia2Engine:
         plan = self.plan_prefix(prefix)
         gen = self.new_generation(options, plan, prefill)
         parser = ScriptParser(self.tokenizer.encode, self.tokenizer.special.speaker1)
-        decoder = self.codec.streaming_decoder() if self.codec is not None else None
+        decoder = self.codec.stream_decoder() if self.codec is not None else None
         return Dia2Stream(gen, parser, decoder)
 
 

@@ -1,0 +1,127 @@
+"""`main.py say`: speak a script with Dia2 to a WAV file and/or the speakers, as it is generated."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from app.commands.common import (
+    add_generation_args, add_model_args, generation_options, read_script, read_words, tts_choice,
+)
+from app.errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "say",
+        help="speak a script with Dia2",
+        description='Speak a script such as "[S1] Hello there! [S2] Hi, how are you?" with Dia2. '
+        "Audio streams to the speakers while it is generated (--play) and/or goes to a WAV file.",
+    )
+    p.add_argument("script", help="the script text, a .txt file, or - for standard input")
+    p.add_argument("-o", "--out", help="write a 24 kHz WAV file here")
+    p.add_argument("--play", action="store_true", help="play while generating")
+    p.add_argument("--output", help="output device for --play (name or index)")
+    p.add_argument("--voice", help="condition the voice on this recording (any audio file)")
+    p.add_argument("--voice-words", help="JSON word times of --voice (else it is transcribed)")
+    p.add_argument("--json", action="store_true", help="print word times and timings as JSON")
+    add_model_args(p)
+    add_generation_args(p)
+    p.set_defaults(func=run)
+
+
+def _voice_prefix(args, engine):
+    from app.codec.voice import prepare_voice
+    from app.tts.prefix import PrefixTurn
+
+    if not args.voice:
+        if args.voice_words:
+            raise UserError("--voice-words needs --voice (the recording the words belong to)")
+        return []
+    audio = prepare_voice(args.voice)
+    if args.voice_words:
+        words = read_words(args.voice_words)
+    else:
+        words = _transcribe(args, audio)
+    return [PrefixTurn(1, words, codes=engine.codec.encode(audio))]
+
+
+def _transcribe(args, audio: np.ndarray):
+    try:
+        from app.asr.words import transcribe_words  # written by the recognition module
+    except ImportError:
+        raise UserError("give --voice-words: speech recognition is not available here") from None
+    return transcribe_words(audio, 24000, demo=args.demo)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.out and not args.play:
+        raise UserError("say needs -o FILE.wav, --play, or both")
+    from app.models.tts_loader import load_tts
+
+    script = read_script(args.script)
+    options = generation_options(args)
+    t0 = time.perf_counter()
+    engine = load_tts(tts_choice(args))
+    prefix = _voice_prefix(args, engine)
+    engine.check_fits(engine.parse(script), options, engine.plan_prefix(prefix))
+    t_loaded = time.perf_counter()
+    playback = None
+    if args.play:
+        from app.audio.playback import Playback, PlaybackConfig
+
+        playback = Playback(PlaybackConfig(device=args.output)).start()
+    stream = engine.stream(options, prefix)
+    stream.push_text(script)
+    stream.finish()
+    pcm, words = [], []
+    first_audio = None
+    try:
+        for event in stream:
+            if hasattr(event, "pcm"):
+                if first_audio is None:
+                    first_audio = time.perf_counter()
+                pcm.append(event.pcm)
+                if playback is not None:
+                    playback.write(event.pcm)
+            else:
+                words.append(event)
+                if not args.json:
+                    print(f"{event.start:7.2f}s  {event.word}", file=sys.stderr)
+        if playback is not None:
+            playback.end()
+            playback.wait()
+    finally:
+        if playback is not None:
+            playback.stop()
+    t_done = time.perf_counter()
+    audio = np.concatenate(pcm) if pcm else np.zeros(0, dtype=np.float32)
+    if args.out:
+        from app.audio.files import write_audio
+
+        write_audio(args.out, audio, 24000, subtype="PCM_16")
+    if stream.truncated:
+        print("warning: the context ran out before the whole script was spoken", file=sys.stderr)
+    report = {
+        "output": args.out,
+        "seconds": round(len(audio) / 24000, 3),
+        "seed": stream.seed,
+        "words": [{"word": w.word, "start": round(w.start, 3)} for w in words],
+        "timings": {
+            "load_s": round(t_loaded - t0, 3),
+            "first_audio_s": round(first_audio - t_loaded, 3) if first_audio else None,
+            "total_s": round(t_done - t_loaded, 3),
+            "frames": stream.stats.frames,
+            "ms_per_frame": round(1000 * stream.stats.step_seconds / max(stream.stats.steps, 1), 2),
+        },
+        "truncated": stream.truncated,
+    }
+    if args.json:
+        print(json.dumps(report, indent=1))
+    elif args.out:
+        print(f"wrote {args.out} ({report['seconds']:.2f} s)", file=sys.stderr)
+    return 0

@@ -1,0 +1,65 @@
+"""One place that turns the user's model choice into a ready `Dia2Engine` with its Mimi codec.
+
+`--demo` builds (once, then caches) the tiny random-weight Dia2 and Mimi; otherwise the checkpoint
+and codec are resolved through huggingface_hub (downloaded once with a progress bar, then cached;
+`HF_HUB_OFFLINE=1` works once cached) or taken from local paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.models.demo_dia2 import demo_cache_root, ensure_demo_dia2
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "nari-labs/Dia2-2B"
+DEMO_MIMI_FILE = "mimi-demo-v1.safetensors"
+
+
+@dataclass(frozen=True)
+class TtsChoice:
+    """What to load."""
+
+    model: str = DEFAULT_MODEL  # repo id or local folder of the Dia2 checkpoint
+    mimi: str | None = None  # Mimi weights (file, folder or repo id); None: moshi's default repo
+    demo: bool = False  # use the locally built tiny random models instead
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    dtype: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16
+    cuda_graphs: bool = True  # capture each frame in CUDA graphs on the GPU
+    progress: bool = True  # show download progress bars
+
+
+def ensure_demo_mimi(root: Path | None = None) -> Path:
+    """The demo Mimi weights file, built on first use."""
+    from app.models.demo_mimi import save_demo_mimi
+
+    root = root or demo_cache_root()
+    path = root / DEMO_MIMI_FILE
+    if not path.is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        save_demo_mimi(path)  # writes a temporary file, then renames
+    return path
+
+
+def load_tts(choice: TtsChoice):
+    """Load Dia2 and Mimi as chosen; returns a `Dia2Engine` with its codec attached."""
+    from app.codec.mimi import MimiCodec
+    from app.tts.engine import Dia2Engine, resolve_device
+
+    device = resolve_device(choice.device)
+    if choice.demo:
+        folder = ensure_demo_dia2()
+        mimi_path = ensure_demo_mimi()
+    else:
+        from app.models.hub import resolve_dia2, resolve_mimi
+
+        folder = resolve_dia2(choice.model, progress=choice.progress)
+        mimi_path = resolve_mimi(choice.mimi, progress=choice.progress)
+    engine = Dia2Engine.load_folder(folder, device=str(device), dtype=choice.dtype,
+                                    use_cuda_graphs=choice.cuda_graphs)
+    engine.codec = MimiCodec.load(mimi_path, device=device,
+                                  num_codebooks=engine.config.data.num_codebooks)
+    return engine
