@@ -1,0 +1,1 @@
+"""Benchmarks (a command, not tests): TTS speed, time to first audio, prefill, memory."""

@@ -1,0 +1,61 @@
+"""`main.py bench`: speed figures of the Dia2 runtime (a command, not a test)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure frames per second, time to first audio, prefill time and memory",
+        description="Benchmark the Dia2 runtime: the demo model on the CPU and, when a CUDA GPU is "
+        "present, full-size random-weight models shaped like Dia2-1B and Dia2-2B.",
+    )
+    p.add_argument("--frames", type=int, default=40, help="frames to time per configuration")
+    p.add_argument("--prefixes", default="10,30,60", help="prefix lengths in seconds for prefill timing")
+    p.add_argument("--sizes", default="1b,2b", help="full-size shapes to time on CUDA")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from app.bench.tts import as_dict, bench_engine, full_size_config, random_engine
+    from app.models.tts_loader import TtsChoice, load_tts
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    prefixes = tuple(float(s) for s in args.prefixes.split(",") if s)
+    results = []
+    demo = load_tts(TtsChoice(demo=True, device="cpu"))
+    results.append(bench_engine("demo (tiny random Dia2 + Mimi), CPU float32", demo, args.frames, prefixes))
+    _print(results[-1])
+    if torch.cuda.is_available():
+        dev = torch.device("cuda")
+        for size in [s for s in args.sizes.split(",") if s]:
+            for dtype, graphs in ((torch.bfloat16, True), (torch.bfloat16, False), (torch.float32, True)):
+                torch.cuda.reset_peak_memory_stats()
+                eng = random_engine(full_size_config(size), dev, dtype, demo.tokenizer, graphs)
+                name = f"Dia2-{size.upper()} shape, random weights, {str(dtype)[6:]}, {'CUDA graphs' if graphs else 'eager'}"
+                results.append(bench_engine(name, eng, args.frames, prefixes))
+                _print(results[-1])
+                del eng
+                torch.cuda.empty_cache()
+    else:
+        print("no CUDA GPU here: full-size figures need one", file=sys.stderr)
+    if args.json:
+        Path(args.json).write_text(json.dumps([as_dict(r) for r in results], indent=1))
+    return 0
+
+
+def _print(b) -> None:
+    print(f"\n{b.name}\n  device {b.device}, {b.dtype}")
+    print(f"  {b.ms_per_frame:.2f} ms/frame = {b.frames_per_s:.1f} frames/s = {b.realtime_factor:.2f}x real time "
+          f"(decoder {b.decoder_ms:.2f} ms, depformer {b.depformer_ms:.2f} ms, codec {b.codec_ms} ms)")
+    print(f"  time to first audio {b.first_audio_ms} ms; prefill {b.prefill_ms} ms; peak memory {b.peak_memory_mb:.0f} MB")
