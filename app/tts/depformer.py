@@ -40,8 +40,8 @@ class ScheduledAttention(nn.Module):
         k = self.k_norm(qkv[:, :, 1])
         v = qkv[:, :, 2]
         if rotary is not None:
-            q = rotary.apply(q, pos)
-            k = rotary.apply(k, pos)
+            q = rotary.apply(q, stage)
+            k = rotary.apply(k, stage)
         return self.out_proj[group](attend(q, k, v, k_cache, v_cache, write_index, mask))
 
 
@@ -90,6 +90,19 @@ class Depformer(nn.Module):
         """(Re)compute the non-persistent buffers, e.g. after `to_empty`."""
         with torch.no_grad():
             self._stage_index.copy_(torch.arange(self._stage_index.shape[0]))
+        self._masks: dict[tuple[int, torch.dtype], torch.Tensor] = {}
+
+    def _stage_mask(self, stage: int, capacity: int, dtype: torch.dtype) -> torch.Tensor:
+        """Additive mask [1, 1, 1, S] letting stage s see stages 0..s (computed once per shape)."""
+        key = (capacity, dtype)
+        table = self._masks.get(key)
+        if table is None:
+            n = self._stage_index.shape[0]
+            stages = torch.arange(n, device=self._stage_index.device)
+            length = torch.tensor(capacity, device=stages.device)
+            table = torch.cat([cache_mask(length, capacity, stages[i : i + 1], dtype) for i in range(n)])
+            self._masks[key] = table
+        return table[stage : stage + 1]
 
     def checkpoint_tensors(self, prefix: str) -> dict[str, torch.Tensor]:
         return {f"{prefix}{n}": p for n, p in self.named_parameters()}
@@ -113,8 +126,7 @@ class Depformer(nn.Module):
         x = self.depformer_in[group](hidden) + token
         x = x.unsqueeze(1)  # [B, 1, d]
         index = self._stage_index[stage : stage + 1]
-        cache.length.fill_(stage + 1)
-        mask = cache_mask(cache.length, cache.capacity, index, x.dtype)
+        mask = self._stage_mask(stage, cache.capacity, x.dtype)
         for i, layer in enumerate(self.layers):
             x = layer(x, stage, rotary, index, cache.keys[i], cache.values[i], index, mask)
         return self.logits[stage](self.norm(x[:, 0]))[:, : self.vocab_limit]

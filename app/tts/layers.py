@@ -59,10 +59,16 @@ class Rotary:
         self.sin = self.sin.to(device)
         return self
 
-    def apply(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """x: [B, T, heads, D]; pos: long [T] positions. Returns x rotated."""
-        cos = self.cos[pos].unsqueeze(1).to(x.dtype)  # [T, 1, D]
-        sin = self.sin[pos].unsqueeze(1).to(x.dtype)
+    def apply(self, x: torch.Tensor, pos: torch.Tensor | int) -> torch.Tensor:
+        """x: [B, T, heads, D]; pos: long [T] positions, or one int position. Returns x rotated."""
+        if isinstance(pos, int):
+            cos = self.cos[pos : pos + 1].unsqueeze(1)  # [1, 1, D]: a view, no gather
+            sin = self.sin[pos : pos + 1].unsqueeze(1)
+        else:
+            cos = self.cos[pos].unsqueeze(1)  # [T, 1, D]
+            sin = self.sin[pos].unsqueeze(1)
+        if cos.dtype != x.dtype:
+            cos, sin = cos.to(x.dtype), sin.to(x.dtype)
         x1, x2 = torch.chunk(x, 2, dim=-1)
         rotated = torch.cat((-x2, x1), dim=-1)
         return x * cos + rotated * sin
