@@ -1,0 +1,1 @@
+"""Tests of app.brains: where the character's replies come from."""
