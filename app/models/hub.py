@@ -1,0 +1,357 @@
+"""Where model files come from: a local folder, or a Hugging Face repository fetched on demand.
+
+Downloads go through `huggingface_hub` into the standard Hugging Face cache (shared with other
+tools) unless a `cache_dir` is given; they show progress, fetch only the files the app needs, and
+resume where an interrupted download stopped. With `HF_HUB_OFFLINE=1` (read at call time) nothing
+is fetched and the cache must already hold the files. `HF_ENDPOINT` (also read at call time) or an
+explicit `endpoint` points at another server in the hub layout, which is how the tests run.
+
+Every failure a user can fix becomes a `UserError` that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from huggingface_hub import constants, scan_cache_dir, snapshot_download
+from huggingface_hub.errors import (
+    CacheNotFound,
+    GatedRepoError,
+    HFValidationError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import (
+    are_progress_bars_disabled,
+    disable_progress_bars,
+    enable_progress_bars,
+)
+
+from app.errors import UserError
+
+log = logging.getLogger(__name__)
+
+DIA2_REPOS = ("nari-labs/Dia2-1B", "nari-labs/Dia2-2B")  # the published Dia2 checkpoints
+DEFAULT_DIA2_REPO = "nari-labs/Dia2-2B"  # the checkpoint used when none is named
+MIMI_REPO = "kyutai/moshiko-pytorch-bf16"  # moshi.models.loaders.DEFAULT_REPO
+MIMI_FILE = "tokenizer-e351c8d8-checkpoint125.safetensors"  # moshi.models.loaders.MIMI_NAME
+ASSETS_FILE = "dia2_assets.json"  # optional file naming a checkpoint's other files
+DIA2_DEFAULT_FILES = {  # the files a Dia2 checkpoint needs, by dia2_assets.json key
+    "config": "config.json",
+    "weights": "model.safetensors",
+    "tokenizer": "tokenizer.json",
+}
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class Dia2Assets:
+    """The files of one Dia2 checkpoint, all checked to exist."""
+
+    folder: Path  # the checkpoint's folder (a local folder or a cache snapshot)
+    config: Path  # config.json (or what dia2_assets.json names for "config")
+    weights: Path  # model.safetensors (or dia2_assets.json "weights")
+    tokenizer: Path  # tokenizer.json (or dia2_assets.json "tokenizer")
+    mimi: Path | None  # a moshi-layout Mimi file named by dia2_assets.json "mimi"; None: default
+
+
+@dataclass(frozen=True)
+class CachedModel:
+    """One repository found in the Hugging Face cache."""
+
+    repo_id: str  # e.g. "nari-labs/Dia2-2B"
+    size_bytes: int  # disk used by all its cached revisions
+    revisions: tuple[str, ...]  # cached commit hashes
+    path: Path  # the repository's folder inside the cache
+    complete: bool  # some revision holds every file the app needs from it
+
+
+def is_offline() -> bool:
+    """True when HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) forbids network access."""
+    env = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return constants.HF_HUB_OFFLINE or env.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def is_repo_id(source: str | Path) -> bool:
+    """True when `source` reads like "owner/name" and is not an existing local path."""
+    text = str(source)
+    return bool(_REPO_ID.match(text)) and not Path(text).exists()
+
+
+def read_assets(folder: str | Path) -> Dia2Assets:
+    """The files of the Dia2 checkpoint in `folder`, honouring its dia2_assets.json."""
+    folder = Path(folder)
+    names: dict[str, str | None] = {**DIA2_DEFAULT_FILES, "mimi": None}
+    names.update(_asset_overrides(folder))
+    paths: dict[str, Path | None] = {}
+    for key, name in names.items():
+        if name is None:
+            paths[key] = None
+            continue
+        path = folder / name
+        if not path.is_file():
+            raise UserError(
+                f"{folder} lacks {name} (the checkpoint's {key} file); "
+                "copy it there or point at a complete Dia2 checkpoint."
+            )
+        paths[key] = path
+    return Dia2Assets(folder=folder, **paths)  # type: ignore[arg-type]
+
+
+def resolve_dia2(
+    source: str | Path = DEFAULT_DIA2_REPO,
+    *,
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+    revision: str | None = None,
+    endpoint: str | None = None,
+) -> Path:
+    """The folder holding a Dia2 checkpoint: `source` itself if it is a folder, else the cache
+    snapshot of the repository `source` names, downloading the missing files first.
+
+    The folder holds what `read_assets` needs (config.json, model.safetensors, tokenizer.json or
+    the files dia2_assets.json names instead).
+    """
+    if Path(source).is_dir():
+        return read_assets(source).folder
+    if not is_repo_id(source):
+        raise UserError(
+            f"{source} is neither a folder nor a Hugging Face repository id "
+            f"such as {DEFAULT_DIA2_REPO}."
+        )
+    repo = str(source)
+    kw = dict(cache_dir=cache_dir, revision=revision, endpoint=endpoint, progress=progress)
+    # The optional dia2_assets.json decides which files to fetch, so it comes first.
+    folder = _fetch(repo, [ASSETS_FILE], required=False, **kw)
+    names = {**DIA2_DEFAULT_FILES, **_asset_overrides(folder)}
+    wanted = [name for name in names.values() if name is not None]
+    folder = _fetch(repo, wanted, **kw)
+    return read_assets(folder).folder
+
+
+def resolve_mimi(
+    source: str | Path | None = None,
+    *,
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+    revision: str | None = None,
+    endpoint: str | None = None,
+) -> Path:
+    """The moshi-layout Mimi weights file.
+
+    `source`: None (the default repository, kyutai/moshiko-pytorch-bf16), a .safetensors file, a
+    folder holding tokenizer-e351c8d8-checkpoint125.safetensors, a repository id, or
+    "owner/name/path/in/repo.safetensors".
+    """
+    text = MIMI_REPO if source is None else str(source)
+    path = Path(text)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        if not (path / MIMI_FILE).is_file():
+            raise UserError(f"{path} lacks {MIMI_FILE}, the Mimi codec weights; copy it there.")
+        return path / MIMI_FILE
+    parts = text.split("/")
+    repo, filename = "/".join(parts[:2]), "/".join(parts[2:]) or MIMI_FILE
+    if not is_repo_id(repo):
+        raise UserError(
+            f"Mimi weights {text} not found: give a .safetensors file, a folder, or a repository "
+            f"id such as {MIMI_REPO}."
+        )
+    folder = _fetch(
+        repo, [filename], cache_dir=cache_dir, revision=revision, endpoint=endpoint,
+        progress=progress,
+    )
+    return folder / filename
+
+
+def download(
+    repo_ids: Iterable[str],
+    *,
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+    endpoint: str | None = None,
+) -> dict[str, Path]:
+    """Fetch what the app needs from each repository; returns repo id -> local path.
+
+    A Mimi repository gives its Mimi file, a Dia2 repository (a name containing "Dia2") its
+    checkpoint folder, any other repository (e.g. a speech-recognition model) its whole snapshot.
+    Files already cached are not fetched again.
+    """
+    kw = dict(progress=progress, cache_dir=cache_dir, endpoint=endpoint)
+    out: dict[str, Path] = {}
+    for repo in repo_ids:
+        if repo == MIMI_REPO or repo.startswith(MIMI_REPO + "/"):
+            out[repo] = resolve_mimi(repo, **kw)
+        elif "dia2" in repo.lower():
+            out[repo] = resolve_dia2(repo, **kw)
+        elif is_repo_id(repo):
+            out[repo] = _fetch(repo, None, revision=None, **kw)
+        else:
+            raise UserError(f"{repo} is not a Hugging Face repository id (owner/name).")
+    return out
+
+
+def cached_models(
+    repo_ids: Iterable[str] | None = None, *, cache_dir: str | Path | None = None
+) -> list[CachedModel]:
+    """The cached repositories among `repo_ids` (default: the Dia2 and Mimi ones), by name."""
+    wanted = set(repo_ids) if repo_ids is not None else {*DIA2_REPOS, MIMI_REPO}
+    try:
+        info = scan_cache_dir(cache_dir)
+    except CacheNotFound:
+        return []
+    found = []
+    for repo in info.repos:
+        if repo.repo_type != "model" or repo.repo_id not in wanted:
+            continue
+        complete = any(_is_complete(repo.repo_id, rev.snapshot_path) for rev in repo.revisions)
+        found.append(
+            CachedModel(
+                repo_id=repo.repo_id,
+                size_bytes=int(repo.size_on_disk),
+                revisions=tuple(sorted(rev.commit_hash for rev in repo.revisions)),
+                path=Path(repo.repo_path),
+                complete=complete,
+            )
+        )
+    return sorted(found, key=lambda m: m.repo_id)
+
+
+def _is_complete(repo_id: str, snapshot: Path) -> bool:
+    """Whether one cached snapshot holds everything the app needs from `repo_id`."""
+    if repo_id == MIMI_REPO:
+        return (snapshot / MIMI_FILE).is_file()
+    if "dia2" in repo_id.lower():
+        try:
+            read_assets(snapshot)
+        except UserError:
+            return False
+    return True
+
+
+def _asset_overrides(folder: Path) -> dict[str, str | None]:
+    """The file names a folder's dia2_assets.json gives (keys config/weights/tokenizer/mimi).
+
+    A "mimi" entry counts only when it names a .safetensors file (moshi layout); other values,
+    such as the transformers-layout repository "kyutai/mimi", leave the default codec in place.
+    """
+    path = folder / ASSETS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path} is not valid JSON ({exc}); fix or remove it.") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold a JSON object with keys config/weights/tokenizer/mimi.")
+    out: dict[str, str | None] = {}
+    for key in ("config", "weights", "tokenizer", "mimi"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value or Path(value).is_absolute() or ".." in value:
+            raise UserError(f"{path}: {key!r} must name a file inside the checkpoint folder.")
+        if key == "mimi" and not value.endswith(".safetensors"):
+            continue
+        out[key] = value
+    return out
+
+
+@contextmanager
+def _progress_bars(show: bool) -> Iterator[None]:
+    """Hide huggingface_hub's progress bars for the duration when `show` is False."""
+    if show or are_progress_bars_disabled():
+        yield
+        return
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        enable_progress_bars()
+
+
+def _fetch(
+    repo: str,
+    files: list[str] | None,
+    *,
+    cache_dir: str | Path | None,
+    revision: str | None,
+    endpoint: str | None,
+    progress: bool,
+    required: bool = True,
+) -> Path:
+    """Snapshot folder of `repo` holding `files` (None: every file), fetched unless cached.
+
+    With `required` False, files the repository lacks are no error.
+    """
+    offline = is_offline()
+    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "").rstrip("/") or None
+    where = endpoint or constants.ENDPOINT
+    get_it = (
+        f"run `uv run main.py download --model {repo}` while online (without HF_HUB_OFFLINE), "
+        "or pass a local folder"
+    )
+    try:
+        with _progress_bars(progress):
+            folder = Path(
+                snapshot_download(
+                    repo,
+                    allow_patterns=files,
+                    revision=revision,
+                    cache_dir=str(cache_dir) if cache_dir is not None else None,
+                    endpoint=endpoint,
+                    local_files_only=offline,
+                )
+            )
+    except GatedRepoError as exc:
+        raise UserError(
+            f"{repo} on {where} is gated: accept its terms on the website and log in with "
+            "`hf auth login`."
+        ) from exc
+    except RepositoryNotFoundError as exc:
+        raise UserError(
+            f"there is no model repository {repo} on {where}: check the name "
+            f"(e.g. {DEFAULT_DIA2_REPO}) or pass a local folder."
+        ) from exc
+    except RevisionNotFoundError as exc:
+        raise UserError(f"{repo} on {where} has no revision {revision!r}.") from exc
+    except LocalEntryNotFoundError as exc:
+        why = "HF_HUB_OFFLINE=1 is set" if offline else f"{where} cannot be reached"
+        raise UserError(f"{repo} is not in the model cache and {why}: {get_it}.") from exc
+    except HFValidationError as exc:
+        raise UserError(f"{repo} is not a valid repository id ({exc}).") from exc
+    except (requests.RequestException, OSError) as exc:
+        raise UserError(
+            f"downloading {repo} from {where} failed ({_first_line(exc)}); run the same command "
+            "again to resume where it stopped."
+        ) from exc
+    for name in files if required and files else []:
+        if not (folder / name).is_file():
+            if offline:
+                raise UserError(f"{name} of {repo} is not in the model cache: {get_it}.")
+            raise UserError(f"{repo} on {where} has no file {name}; check the repository name.")
+    log.info("%s: %s", repo, folder)
+    return folder
+
+
+def _first_line(exc: BaseException) -> str:
+    """A short reason for a failed download: the kind of network failure, or the first non-empty
+    line of the exception's message."""
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.ConnectionError)):
+        return "the connection broke off"
+    if isinstance(exc, requests.Timeout):
+        return "the server stopped answering"
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__

@@ -1,0 +1,1 @@
+"""Tests of the Mimi codec wrapper and voice-sample preparation."""

@@ -1,0 +1,1 @@
+"""Tests of model-asset resolution, download and the demo Mimi; hf_server.py is the local hub."""
