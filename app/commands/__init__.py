@@ -5,4 +5,6 @@ COMMAND_MODULES = (
     "app.commands.say",
     "app.commands.audio",
     "app.commands.bench",
+    "app.commands.download",
+    "app.commands.chat",
 )
