@@ -178,7 +178,7 @@ def peak_memory_mb(device: torch.device) -> float:
 
 def bench_engine(name: str, engine: Dia2Engine, frames: int, prefixes: tuple[float, ...]) -> TtsBench:
     dec, dep = time_frames(engine, frames)
-    total = [a + b for a, b in zip(dec, dep)]
+    total = [a + b for a, b in zip(dec, dep, strict=True)]
     ms = statistics.median(total)
     prefill = {f"{s:g}s": round(time_prefill(engine, s), 2) for s in prefixes
                if s * 12.5 < engine.config.max_context_steps - 50}

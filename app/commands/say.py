@@ -10,7 +10,12 @@ import time
 import numpy as np
 
 from app.commands.common import (
-    add_generation_args, add_model_args, generation_options, read_script, read_words, tts_choice,
+    add_generation_args,
+    add_model_args,
+    generation_options,
+    read_script,
+    read_words,
+    tts_choice,
 )
 from app.errors import UserError
 

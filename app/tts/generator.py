@@ -15,7 +15,6 @@ import torch
 
 from app.tts.cache import KVCache
 from app.tts.frame import FrameBuffers, FrameRunner
-from app.tts.layers import Rotary
 from app.tts.options import GenerationOptions
 from app.tts.prefix import PrefixPlan
 from app.tts.state_machine import Entry, TextIds, TextStateMachine

@@ -1,0 +1,130 @@
+"""Assembling a conversation session: the models, the character's voice, the brain, the folder.
+
+`SessionOptions` is what the user chose; `open_models` loads Dia2 + Mimi and the recogniser;
+`make_session_brain` picks the brain (the character's, or one the user asked for);
+`voice_turn` turns the character's voice sample into the speaker-1 turn that opens every prefix;
+`new_session_folder` names the recording folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.conversation.character import APP_NAME, Character, voice_words
+from app.conversation.turns import CHARACTER, Turn
+from app.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """The user's choices for one session."""
+
+    demo: bool = False  # tiny local models instead of the published ones
+    model: str = "nari-labs/Dia2-2B"  # Dia2 checkpoint (repo id or folder)
+    mimi: str | None = None  # Mimi weights; None: the default
+    device: str = "auto"  # where Dia2 and Mimi run
+    dtype: str = "auto"  # Dia2's dtype
+    cuda_graphs: bool = True  # capture Dia2's frame step in CUDA graphs on the GPU
+    asr_model: str | None = None  # Whisper size / folder; None: the default for the device
+    brain: str = "character"  # "character", "demo", "script", "openai", "transformers", "typed"
+    script: Path | None = None  # dialogue script for brain "script"
+    llm_url: str | None = None  # OpenAI-compatible server for brain "openai"
+    llm_model: str | None = None  # model name for "openai" / "transformers"
+
+
+def open_models(opts: SessionOptions):
+    """(Dia2 engine with its codec, recogniser)."""
+    from app.asr.recognizer import AsrConfig, Recognizer
+    from app.models.tts_loader import TtsChoice, load_tts
+
+    engine = load_tts(TtsChoice(model=opts.model, mimi=opts.mimi, demo=opts.demo,
+                                device=opts.device, dtype=opts.dtype, cuda_graphs=opts.cuda_graphs))
+    if opts.demo and opts.asr_model is None:
+        from app.asr.demo import demo_asr_config
+        from app.models.demo_dia2 import demo_cache_root
+
+        recognizer = Recognizer(demo_asr_config(demo_cache_root() / "whisper"))
+    else:
+        recognizer = Recognizer(AsrConfig(model=opts.asr_model))
+    return engine, recognizer
+
+
+def make_session_brain(character: Character, opts: SessionOptions):
+    """The brain for this session."""
+    from app.brains import (
+        OpenAICompatibleConfig,
+        ScriptConfig,
+        TransformersConfig,
+        TypedConfig,
+        make_brain,
+    )
+
+    kind = opts.brain
+    if kind == "character":
+        kind = "demo" if opts.demo and isinstance(character.brain, TransformersConfig) else "own"
+    if kind == "own":
+        return make_brain(character.brain)
+    if kind == "demo":
+        from app.brains.demo_llm import build_demo_llm, demo_brain_config
+        from app.models.demo_dia2 import demo_cache_root
+
+        folder = demo_cache_root() / "demo-llm-v1"
+        if not (folder / "config.json").is_file():
+            build_demo_llm(folder)
+        return make_brain(demo_brain_config(folder))
+    if kind == "script":
+        if opts.script is None:
+            raise UserError("--brain script needs --script FILE (lines starting [S1] and [S2])")
+        return make_brain(ScriptConfig(path=opts.script))
+    if kind == "openai":
+        values = {}
+        if opts.llm_url:
+            values["base_url"] = opts.llm_url
+        if opts.llm_model:
+            values["model"] = opts.llm_model
+        return make_brain(OpenAICompatibleConfig(**values))
+    if kind == "transformers":
+        return make_brain(TransformersConfig(**({"model": opts.llm_model} if opts.llm_model else {})))
+    if kind == "typed":
+        return make_brain(TypedConfig())
+    raise UserError(f"unknown brain {opts.brain!r}; use character, demo, script, openai, transformers or typed")
+
+
+def voice_turn(character: Character, engine, recognizer, max_frames: int,
+               cache_dir: Path | None = None) -> Turn | None:
+    """The character's voice sample as a speaker-1 turn (cropped on whole words), or None."""
+    if character.voice is None:
+        return None
+    from app.codec.voice import prepare_voice
+
+    audio = prepare_voice(character.voice)
+    words = voice_words(character, audio, recognizer.transcribe, cache_dir)
+    codes = engine.codec.encode(audio)
+    turn = Turn(-1, CHARACTER, words, codes, 0.0, len(audio) / 24000).cropped(max_frames)
+    if not turn.words:
+        raise UserError(f"the voice sample {character.voice} has no whole word in its first "
+                        f"{max_frames / 12.5:.0f} s; use a recording that starts with speech")
+    return turn
+
+
+def sessions_root() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME)) / "sessions"
+
+
+def new_session_folder(character: Character, root: Path | None = None) -> Path:
+    """A fresh folder named after the time and the character."""
+    root = root or sessions_root()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = root / f"{stamp}-{character.key}"
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = root / f"{stamp}-{character.key}-{n}"
+    return folder

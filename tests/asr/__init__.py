@@ -1,0 +1,1 @@
+"""Tests of app.asr: voice activity, endpointing, recognition."""

@@ -1,0 +1,1 @@
+"""Tests of app.audio: ring buffers, resampling, files, devices, capture and playback."""

@@ -1,0 +1,85 @@
+"""The audio subcommands end to end: `transcribe`, `devices`, `play`, `listen` (with --demo)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from app.audio.files import read_audio, write_audio
+from app.cli import main
+from tests.audio.pulse import PORTAUDIO_DEVICE
+
+
+@pytest.fixture
+def demo_cache(tmp_path_factory, monkeypatch):
+    """Point the per-user cache (where --demo builds its model) at a test folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+def test_transcribe_json(demo_cache, speech_paths, capsys):
+    assert main(["transcribe", str(speech_paths[0]), "--demo", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    duration = len(read_audio(speech_paths[0])[0]) / read_audio(speech_paths[0])[1]
+    assert out["duration"] == pytest.approx(duration, abs=0.01)
+    assert out["words"] and set(out["words"][0]) == {"text", "start", "end", "probability"}
+    assert all(0 <= w["start"] <= w["end"] <= duration + 0.02 for w in out["words"])
+
+
+def test_transcribe_user_errors(demo_cache, tmp_path, speech_paths, capsys):
+    assert main(["transcribe", str(tmp_path / "nope.wav"), "--demo"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    silent = write_audio(tmp_path / "silent.wav", np.zeros(16000, np.float32), 16000)
+    assert main(["transcribe", str(silent), "--demo"]) == 0
+    assert "0 words" in capsys.readouterr().out
+    assert main(["transcribe", str(speech_paths[0]), "--model", "not-a-model"]) == 2
+    assert "unknown recognition model" in capsys.readouterr().err
+
+
+@pytest.mark.sound
+def test_devices_lists_the_virtual_card(pulse_server, capsys):
+    assert main(["devices"]) == 0
+    assert PORTAUDIO_DEVICE in capsys.readouterr().out
+
+
+@pytest.mark.sound
+def test_play_and_unknown_output(pulse_server, monkeypatch, speech_paths, capsys):
+    pulse_server.route(monkeypatch, sink=pulse_server.spk)
+    assert main(["play", str(speech_paths[-1]), "--output", PORTAUDIO_DEVICE]) == 0
+    assert main(["play", "--demo", "--output", "no such speaker"]) == 2
+    assert "no output device has that name" in capsys.readouterr().err
+
+
+@pytest.mark.sound
+def test_listen_prints_the_words_of_a_played_utterance(
+    demo_cache, pulse_server, monkeypatch, speech_paths, tmp_path, capsys
+):
+    speech, rate = read_audio(speech_paths[0], 24000)
+    clip = write_audio(
+        tmp_path / "clip.wav", np.concatenate([speech, np.zeros(rate, np.float32)]), rate
+    )
+    pulse_server.route(monkeypatch, source=f"{pulse_server.mic}.monitor")
+
+    def speak() -> None:
+        time.sleep(2.0)  # after the model is loaded and the microphone open
+        pulse_server.paplay(clip, pulse_server.mic).wait(timeout=30)
+
+    speaker = threading.Thread(target=speak)
+    speaker.start()
+    code = main(
+        [
+            "listen",
+            "--demo",
+            "--input",
+            PORTAUDIO_DEVICE,
+            "--seconds",
+            str(2.0 + len(speech) / rate + 2.5),
+        ]
+    )
+    speaker.join()
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.count("utterance at") == 1, out

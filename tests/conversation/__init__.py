@@ -1,0 +1,1 @@
+"""Tests of app.conversation: characters, prefix budget, recording, the turn pipeline."""
