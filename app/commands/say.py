@@ -56,11 +56,21 @@ def _voice_prefix(args, engine):
 
 
 def _transcribe(args, audio: np.ndarray):
-    try:
-        from app.asr.words import transcribe_words  # written by the recognition module
-    except ImportError:
-        raise UserError("give --voice-words: speech recognition is not available here") from None
-    return transcribe_words(audio, 24000, demo=args.demo)
+    """Word times of the voice recording from speech recognition (when --voice-words is absent)."""
+    from app.asr.recognizer import AsrConfig, Recognizer
+    from app.audio.resample import resample
+    from app.tts.prefix import Word
+
+    if args.demo:
+        from app.asr.demo import demo_asr_config
+
+        config = demo_asr_config()
+    else:
+        config = AsrConfig()
+    words = Recognizer(config).transcribe(resample(audio, 24000, 16000))
+    if not words:
+        raise UserError(f"no words were recognised in {args.voice}; give --voice-words")
+    return tuple(Word(w.text, w.start, w.end) for w in words)
 
 
 def run(args: argparse.Namespace) -> int:
