@@ -86,34 +86,11 @@ def time_frames(engine: Dia2Engine, frames: int, warmup: int = 5) -> tuple[list[
     gen = engine.new_generation(options, None)
     gen.add_entries(engine.parse(SCRIPT * 4))
     gen.close_text()
-    dev = engine.device
-    dec, dep = [], []
-    with torch.inference_mode():
-        for i in range(frames + warmup):
-            if gen.done:
-                break
-            b = gen.buf
-            t = gen.t
-            b.step.fill_(t)
-            b.pos.fill_(t)
-            b.slot.fill_(t)
-            torch.rand(b.noise.shape, generator=gen.rng, device=dev, out=b.noise)
-            _sync(dev)
-            t0 = time.perf_counter()
-            action = gen.runner.decode()
-            t1 = time.perf_counter()
-            main, second = gen.machine.process(t, gen.state, action)
-            b.text[0].fill_(main)
-            b.text[1].fill_(second)
-            gen.runner.audio()
-            _sync(dev)
-            t2 = time.perf_counter()
-            gen._set_text(main, second)
-            gen.last_step, gen.t = t, t + 1
-            if i >= warmup:
-                dec.append((t1 - t0) * 1000)
-                dep.append((t2 - t1) * 1000)
-    return dec, dep
+    timings: list[tuple[float, float]] = []
+    while not gen.done and len(timings) < frames + warmup:
+        gen.step(timings)
+    timed = timings[warmup:]
+    return [d for d, _ in timed], [a for _, a in timed]
 
 
 def time_first_audio(engine: Dia2Engine, repeats: int = 3) -> float | None:

@@ -115,7 +115,7 @@ class Dia2Engine:
                 f"{config.data.text_vocab_size}; the tokenizer is from another checkpoint"
             )
         t0 = time.perf_counter()
-        model = Dia2Model.empty(config, dev, torch.float32 if dt == torch.float32 else dt)
+        model = Dia2Model.empty(config, dev, dt)
         load_weights(model, folder / "model.safetensors")
         log.info("loaded %s in %.2f s on %s (%s)", folder, time.perf_counter() - t0, dev, dt)
         return cls(config, model, tokenizer, dev, dt, codec=codec, use_graphs=use_cuda_graphs,

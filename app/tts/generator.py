@@ -9,6 +9,7 @@ arrived to take the next step exactly as a batch run would, `step()` takes it, a
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import torch
@@ -190,8 +191,12 @@ class Generation:
     def can_step(self) -> bool:
         return not self.done and not self.warmup_pending() and self._may_pop()
 
-    def step(self) -> None:
-        """Take generation step t (warm-up must be complete)."""
+    def step(self, timings: list[tuple[float, float]] | None = None) -> None:
+        """Take generation step t (warm-up must be complete).
+
+        With `timings`, the step synchronizes the device around each half and appends
+        (decoder ms, depformer ms) to it (for the benchmark; off on the normal path).
+        """
         t = self.t
         if (self.end_cutoff is not None and t >= self.end_cutoff) or t >= self.max_steps or (
             self.opt.max_frames is not None and t - self.start_step >= self.opt.max_frames
@@ -206,18 +211,30 @@ class Generation:
         if self.opt.text_temperature > 0 or self.opt.audio_temperature > 0:
             torch.rand(b.noise.shape, generator=self.rng, device=b.noise.device, out=b.noise)
         with torch.inference_mode():
+            t0 = self._clock(timings)
             action = self.runner.decode()
+            t1 = self._clock(timings)
             main, second = self.machine.process(t, self.state, action)
             if self.first_word_frame is None and main == self.ids.new_word:
                 self.first_word_frame = t - self.opt.initial_padding
             b.text[0].fill_(main)
             b.text[1].fill_(second)
             self.runner.audio()
+            if timings is not None:
+                timings.append(((t1 - t0) * 1000, (self._clock(timings) - t1) * 1000))
         self._set_text(main, second)
         self.last_step = t
         self.t = t + 1
         if self.end_cutoff is None and self.state.end_step is not None:
             self.end_cutoff = self.state.end_step + self.max_delay + FLUSH_PADDING
+
+    def _clock(self, timings: list | None) -> float:
+        """perf_counter after a device sync, only when timing."""
+        if timings is None:
+            return 0.0
+        if self.buf.tokens.device.type == "cuda":
+            torch.cuda.synchronize(self.buf.tokens.device)
+        return time.perf_counter()
 
     def _current_text(self) -> tuple[int, int]:
         row = self.buf.tokens[0, 0, :2].tolist()
