@@ -21,10 +21,15 @@ log = logging.getLogger(__name__)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
-        description="Talk with a local character that speaks with Nari Labs' Dia2.",
+        description="Talk with a local character that speaks with Nari Labs' Dia2. Without a "
+        "command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument("--demo", dest="window_demo", action="store_true",
+                        help="window: use tiny locally built models (no download, no GPU needed)")
+    parser.add_argument("--character", dest="window_character", metavar="NAME",
+                        help="window: start with this character")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -44,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
+        if args.command is None:
+            from app.ui.app import run_window
+
+            return run_window(demo=args.window_demo, character=args.window_character)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -59,6 +59,25 @@ class ReplyWord:
 
 
 @dataclass(frozen=True)
+class Hearing:
+    """Live sessions: the person started (`active`) or stopped talking, by voice activity or the
+    talk key. Reported before the turn is recognised, so a window can say "hearing you"."""
+
+    active: bool  # the person is talking now
+
+
+@dataclass(frozen=True)
+class ReplyPlaced:
+    """The first sample of a reply reached the speaker: the reply starts at `timeline`.
+
+    From here on a reply word at `start` is heard at `timeline + start` on the session timeline.
+    """
+
+    turn: int  # index of the character's turn
+    timeline: float  # where the reply's first sample lies on the session timeline (s)
+
+
+@dataclass(frozen=True)
 class AudioLevel:
     """Level of a short stretch of audio, for meters and waveforms."""
 
@@ -125,7 +144,7 @@ class Error:
     fatal: bool = False  # the pipeline stopped because of it
 
 
-Event = (StateChanged | PersonWords | ReplyWord | AudioLevel | OutputChunk | TurnTimings
+Event = (StateChanged | Hearing | PersonWords | ReplyWord | ReplyPlaced | AudioLevel | OutputChunk | TurnTimings
          | Interrupted | TurnAdded | Error)
 
 
@@ -150,6 +169,8 @@ def event_dict(event: Event) -> dict | None:
     if isinstance(event, ReplyWord):
         return {"event": "reply_word", "turn": event.turn, "word": event.word,
                 "start": round(event.start, 3)}
+    if isinstance(event, ReplyPlaced):
+        return {"event": "reply_placed", "turn": event.turn, "timeline": round(event.timeline, 3)}
     if isinstance(event, TurnTimings):
         return {"event": "timings", **event.as_dict()}
     if isinstance(event, Interrupted):

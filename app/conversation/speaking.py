@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from app.conversation.events import Error, OutputChunk, ReplyWord, level_of
+from app.conversation.events import Error, OutputChunk, ReplyPlaced, ReplyWord, level_of
 from app.conversation.reply import ReplyText, feed_segment
 from app.conversation.turns import CHARACTER, Turn
 from app.errors import UserError
@@ -95,6 +95,7 @@ def speak_reply(p, text: ReplyText, index: int, cancel: threading.Event) -> Spok
         if not placed:
             out.first_heard = sink.heard_at(start_sample) or clock()
             placed.append(p.timeline.place_reply(out.first_heard))
+            p.emit(ReplyPlaced(index, placed[0]))
         if p.recorder is not None:
             p.recorder.write("character", round(placed[0] * RATE) + audio.committed,
                              audio.buf[audio.committed:heard])

@@ -1,0 +1,169 @@
+"""The Qt boundary of a live conversation: a worker that owns the `LiveSession` off the GUI thread.
+
+    worker = SessionWorker()                  # then worker.moveToThread(thread); thread.start()
+    worker.eventReceived.connect(...)         # pipeline events, on the GUI thread
+    worker.request_start.emit(character, opts, config)   # loads models on the worker thread
+    worker.press_to_talk() ...                # quick commands, straight to the session
+    worker.request_stop.emit()
+
+Starting (model loading, opening devices) and stopping (finishing the recording) run on the
+worker's thread through queued signals, so the window never waits for them. The quick commands
+(talk key, mute, stop the character) call the session directly: they only set flags or flush the
+playback buffer, and must not queue behind a model load. High-rate audio never becomes a signal:
+the microphone's levels and the character's samples are decimated into a `LevelTape`, which the
+waveform reads at the display rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.conversation.events import AudioLevel, OutputChunk, ReplyPlaced
+from app.errors import UserError
+from app.workers.tape import LevelTape
+
+log = logging.getLogger(__name__)
+
+RATE = 24000
+
+
+class SessionWorker(QObject):
+    """Runs one `LiveSession` at a time; see the module docstring.
+
+    Args:
+        tape: where audio levels go (the waveform's data).
+        session_factory: builds the session (`LiveSession` by default; tests may pass another
+            factory with the same signature, e.g. to add keyword arguments).
+    """
+
+    eventReceived = Signal(object)  # a pipeline event (not the high-rate audio ones)
+    sessionStarted = Signal(str)  # the recording folder
+    sessionFailed = Signal(str)  # could not start, or a fatal error: what to do
+    sessionStopped = Signal(str)  # the recording folder, finished
+    request_start = Signal(object, object, object)  # (character, SessionOptions, LiveConfig)
+    request_stop = Signal()
+
+    def __init__(self, tape: LevelTape | None = None, session_factory=None) -> None:
+        super().__init__()
+        self.tape = tape or LevelTape()
+        self._factory = session_factory
+        self.live = None
+        self._models = None  # (key, (engine, recognizer)): reused across sessions
+        self._lock = threading.Lock()
+        self._placed: dict[int, float] = {}  # character turn -> timeline start
+        self._pending: dict[int, list[tuple[int, object]]] = {}  # turn -> [(offset, pcm)]
+        self.request_start.connect(self._start)
+        self.request_stop.connect(self.stop)
+
+    # -- on the worker thread --------------------------------------------------------------------
+    @Slot(object, object, object)
+    def _start(self, character, opts, config) -> None:
+        self._stop_quietly()
+        from app.conversation.live import LiveSession
+        from app.conversation.session import open_models
+
+        factory = self._factory or LiveSession
+        key = (opts.demo, opts.model, opts.mimi, opts.device, opts.dtype, opts.asr_model)
+        try:
+            if self._models is None or self._models[0] != key:
+                self._models = None
+                self._models = (key, open_models(opts))
+            live = factory(character, opts, config, on_event=self._on_event, models=self._models[1])
+            live.start()
+        except UserError as exc:
+            self.sessionFailed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - the window must learn of every failure
+            log.exception("starting the session failed")
+            self.sessionFailed.emit(f"could not start the conversation: {exc} (see the log, -v)")
+            return
+        with self._lock:
+            self.live = live
+        self.sessionStarted.emit(str(live.out))
+
+    @Slot()
+    def stop(self) -> None:
+        """End the session and finish its recording (on the worker's thread)."""
+        folder = self._stop_quietly()
+        if folder is not None:
+            self.sessionStopped.emit(folder)
+
+    def _stop_quietly(self) -> str | None:
+        with self._lock:
+            live, self.live = self.live, None
+        if live is None:
+            return None
+        try:
+            live.stop()
+        except Exception:  # noqa: BLE001 - stopping must finish the recording regardless
+            log.exception("stopping the session failed")
+        self._placed.clear()
+        self._pending.clear()
+        return str(live.out)
+
+    # -- events, on the session's threads ---------------------------------------------------------
+    def _on_event(self, event) -> None:
+        if isinstance(event, AudioLevel):
+            if event.source == "person" and event.timeline is not None:
+                self.tape.add_level("person", event.timeline, event.peak)
+            return
+        if isinstance(event, OutputChunk):
+            self._character_audio(event.turn, event.offset, event.pcm)
+            return
+        if isinstance(event, ReplyPlaced):
+            self._placed[event.turn] = event.timeline
+            for offset, pcm in self._pending.pop(event.turn, []):
+                self._character_audio(event.turn, offset, pcm)
+        if getattr(event, "fatal", False):
+            self.sessionFailed.emit(event.message)
+        self.eventReceived.emit(event)
+
+    def _character_audio(self, turn: int, offset: int, pcm) -> None:
+        start = self._placed.get(turn)
+        if start is None:  # not heard yet: its place on the timeline comes with ReplyPlaced
+            self._pending.setdefault(turn, []).append((offset, pcm))
+        else:
+            self.tape.add_samples("character", start + offset / RATE, pcm)
+
+    # -- quick commands, from the GUI thread -------------------------------------------------------
+    def _call(self, name: str, *args):
+        with self._lock:
+            live = self.live
+        if live is None:
+            return None
+        try:
+            return getattr(live, name)(*args)
+        except UserError as exc:
+            self.sessionFailed.emit(str(exc))
+        return None
+
+    def press_to_talk(self) -> None:
+        self._call("press_to_talk")
+
+    def release_to_talk(self) -> None:
+        self._call("release_to_talk")
+
+    def set_muted(self, on: bool) -> None:
+        self._call("set_muted", on)
+
+    def set_hands_free(self, on: bool) -> None:
+        self._call("set_hands_free", on)
+
+    def stop_speaking(self) -> None:
+        self._call("stop_speaking")
+
+    def say(self, text: str) -> None:
+        self._call("say", text)
+
+    def timeline_now(self) -> float | None:
+        """Seconds since the session began, or None without a session."""
+        with self._lock:
+            live = self.live
+        return None if live is None else live.timeline_now()
+
+    @property
+    def running(self) -> bool:
+        return self.live is not None
