@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PARITY = FIXTURES / "dia2-tiny"
 SHARED = ROOT.parent / "shared"
+SHARED_AUDIO = SHARED / "audio"
 
 # The test models are tiny: one thread avoids oversubscribing a 2-core machine.
 torch.set_num_threads(1)
@@ -36,6 +39,36 @@ def demo_dia2(demo_root) -> Path:
     from app.models.demo_dia2 import ensure_demo_dia2
 
     return ensure_demo_dia2(demo_root)
+
+
+@pytest.fixture(scope="session")
+def demo_models(demo_root):
+    """(Dia2 engine with the demo Mimi attached, demo Whisper recogniser), on the CPU."""
+    from app.asr.demo import demo_asr_config
+    from app.asr.recognizer import Recognizer
+    from app.models.tts_loader import TtsChoice, load_tts
+
+    engine = load_tts(TtsChoice(demo=True, device="cpu"))
+    recognizer = Recognizer(demo_asr_config(demo_root / "whisper"))
+    return engine, recognizer
+
+
+@pytest.fixture(scope="session")
+def speech_files(tmp_path_factory) -> list[Path]:
+    """Two real English speech recordings: ../shared/audio, else synthesised with espeak-ng."""
+    recorded = [SHARED_AUDIO / "dia2-example-speaker2.wav", SHARED_AUDIO / "dia2-example-speaker1.wav"]
+    if all(p.is_file() for p in recorded):
+        return recorded
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.skip("needs ../shared/audio or espeak-ng for speech")
+    folder = tmp_path_factory.mktemp("speech")
+    out = []
+    for i, text in enumerate(["Hello there, how are you today?", "Tell me a short story please."]):
+        path = folder / f"turn{i}.wav"
+        subprocess.run([espeak, "-w", str(path), text], check=True, capture_output=True)
+        out.append(path)
+    return out
 
 
 def pytest_collection_modifyitems(config, items):

@@ -233,12 +233,13 @@ class MainWindow(QMainWindow):
         from app.asr.vad import VadConfig
         from app.conversation.character import find_character
         from app.conversation.live import LiveConfig
-        from app.settings import to_session_options
+        from app.settings import to_session_options, with_voice_overrides
 
         self.banner.hide_message()
         s = self.settings
         try:
-            character = find_character(self.character_box.currentData() or s.character)
+            character = with_voice_overrides(
+                find_character(self.character_box.currentData() or s.character), s)
         except UserError as exc:
             self.show_error(str(exc), where="character")
             return
@@ -491,7 +492,7 @@ class MainWindow(QMainWindow):
         self._tick.stop()
         self.waveform.set_running(False)
         # finish the recording on the worker's thread, then end that thread
-        QMetaObject.invokeMethod(self.worker, "stop", Qt.ConnectionType.BlockingQueuedConnection)
+        QMetaObject.invokeMethod(self.worker, "finish", Qt.ConnectionType.BlockingQueuedConnection)
         self._thread.quit()
         if not self._thread.wait(20000):
             QMessageBox.warning(self, "Closing", "The conversation did not stop in time.")

@@ -91,6 +91,15 @@ class SessionWorker(QObject):
         if folder is not None:
             self.sessionStopped.emit(folder)
 
+    @Slot()
+    def finish(self) -> None:
+        """Stop, then hand the worker back to the GUI thread before its own thread ends (so it is
+        destroyed, with its timers, where it lives)."""
+        self.stop()
+        from PySide6.QtCore import QCoreApplication
+
+        self.moveToThread(QCoreApplication.instance().thread())
+
     def _stop_quietly(self) -> str | None:
         with self._lock:
             live, self.live = self.live, None
