@@ -1,0 +1,282 @@
+"""The app's remembered settings: one small TOML file in the user's config folder.
+
+    character = "ava"
+    hands_free = true
+    vad_threshold = 0.5
+    model = "nari-labs/Dia2-2B"
+    theme = "dark"
+
+`AppSettings` is what the desktop app remembers between runs (the session's own choices are
+`SessionOptions`, built by `to_session_options`). The file lives in
+`platformdirs.user_config_dir("dia2-voicechat")/settings.toml`; `DIA2CHAT_CONFIG_DIR` names
+another folder (tests use it). A value of None is written by leaving its key out.
+
+A broken file never stops the app: an unknown key is ignored, a value of the wrong type or out of
+range falls back to that setting's default (both logged), and a file that is not TOML at all is
+renamed to `settings.toml.broken` and the defaults are used. Writing goes to a temporary file in
+the same folder that then replaces the old one, so a crash mid-write leaves the old file intact.
+
+No Qt and no torch here: the CLI and the window both use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import tempfile
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "dia2-voicechat"  # the same as app.conversation.character.APP_NAME (that one imports torch)
+FILE_NAME = "settings.toml"
+
+DEVICES = ("auto", "cpu", "cuda")  # where the models run ("cuda:N" is accepted too)
+DTYPES = ("auto", "float32", "bfloat16")  # Dia2's precision
+THEMES = ("system", "light", "dark")  # the window's colours
+BRAINS = ("character", "demo", "openai", "transformers", "typed")  # reply sources a user can pick
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What the desktop app remembers between runs."""
+
+    character: str = "ava"  # the character's key (file stem) or a path to its TOML file
+    input_device: str | None = None  # microphone name (or part of it); None: the system default
+    output_device: str | None = None  # speaker name (or part of it); None: the system default
+    hands_free: bool = True  # a pause ends the person's turn; False: push-to-talk (hold Space)
+    headphones: bool = False  # no echo to expect: any speech interrupts the character
+    vad_threshold: float = 0.5  # Silero speech score that counts as speech; lower = more sensitive
+    demo: bool = False  # tiny local demo models instead of the published ones
+    model: str = "nari-labs/Dia2-2B"  # Dia2 checkpoint: Hub repo id or a local folder
+    mimi: str | None = None  # Mimi codec weights (repo id, folder or file); None: the default
+    device: str = "auto"  # where Dia2 and Mimi run: auto, cpu, cuda (or cuda:N)
+    dtype: str = "auto"  # Dia2's precision: auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16
+    asr_model: str | None = None  # Whisper size name, repo id or folder; None: the device's default
+    brain: str = "character"  # reply source: character (its own), demo, openai, transformers, typed
+    llm_url: str | None = None  # OpenAI-compatible server root incl. /v1; None: local Ollama
+    llm_model: str | None = None  # model name for openai / transformers; None: the default
+    cfg_scale: float | None = None  # Dia2 guidance scale override; None: the character's
+    audio_temperature: float | None = None  # voice sampling temperature override; None: character's
+    top_k: int | None = None  # Dia2 top-k override (text and audio); None: the character's
+    theme: str = "system"  # system, light or dark
+    window_geometry: str | None = None  # the main window's saved geometry (Qt, base64); None: default
+    models_folder: str | None = None  # Hugging Face cache folder for models; None: the standard one
+
+
+# -- where ---------------------------------------------------------------------------------------
+
+
+def config_dir() -> Path:
+    """The folder of the settings file (DIA2CHAT_CONFIG_DIR overrides)."""
+    env = os.environ.get("DIA2CHAT_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME))
+
+
+def settings_path() -> Path:
+    """The settings file used when no path is given."""
+    return config_dir() / FILE_NAME
+
+
+# -- checking values -----------------------------------------------------------------------------
+
+
+def _field_types() -> dict[str, tuple[type, bool]]:
+    """field name -> (scalar type, whether None is allowed)."""
+    hints = typing.get_type_hints(AppSettings)
+    out = {}
+    for f in dataclasses.fields(AppSettings):
+        hint = hints[f.name]
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        base = [a for a in args if a is not type(None)]
+        assert len(base) == 1, f.name
+        out[f.name] = (base[0], type(None) in args)
+    return out
+
+
+_TYPES = _field_types()
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text in quotes"}
+
+
+def _range_problem(key: str, value: Any) -> str | None:
+    """Why a value of the right type is still unusable, or None."""
+    if key == "vad_threshold" and not 0.0 < value < 1.0:
+        return "must lie between 0 and 1"
+    if key == "device" and value not in DEVICES and not value.startswith("cuda:"):
+        return f"must be one of {', '.join(DEVICES)} (or cuda:N)"
+    if key == "dtype" and value not in DTYPES:
+        return f"must be one of {', '.join(DTYPES)}"
+    if key == "theme" and value not in THEMES:
+        return f"must be one of {', '.join(THEMES)}"
+    if key == "brain" and value not in BRAINS:
+        return f"must be one of {', '.join(BRAINS)}"
+    if key == "cfg_scale" and not 1.0 <= value <= 20.0:
+        return "must lie between 1 and 20"
+    if key == "audio_temperature" and not 0.0 <= value <= 5.0:
+        return "must lie between 0 and 5"
+    if key == "top_k" and value < 1:
+        return "must be at least 1"
+    if key == "model" and not value.strip():
+        return "must name a checkpoint"
+    return None
+
+
+def check_value(key: str, value: Any) -> tuple[Any, str | None]:
+    """(the value converted to the field's type, None) or (None, why it cannot be used)."""
+    base, _ = _TYPES[key]
+    if base is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            value = float(value)
+            ok = math.isfinite(value)
+    elif base is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, base)
+    if not ok:
+        return None, f"must be {_TYPE_WORDS[base]}, not {value!r}"
+    problem = _range_problem(key, value)
+    return (None, problem) if problem else (value, None)
+
+
+def settings_from_mapping(data: dict[str, Any], where: str = "settings") -> AppSettings:
+    """Settings from parsed TOML: unknown keys and bad values are logged and left at defaults."""
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key not in _TYPES:
+            log.warning("%s: unknown setting %r ignored", where, key)
+            continue
+        value, problem = check_value(key, raw)
+        if problem:
+            default = getattr(AppSettings, key)
+            log.warning("%s: %s %s; using the default (%r)", where, key, problem, default)
+            continue
+        values[key] = value
+    return AppSettings(**values)
+
+
+# -- reading and writing -------------------------------------------------------------------------
+
+
+def load_settings(path: Path | None = None) -> AppSettings:
+    """The saved settings, or the defaults when there are none (a broken file is set aside)."""
+    path = Path(path) if path is not None else settings_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return AppSettings()
+    except OSError as exc:
+        log.warning("cannot read the settings file %s (%s); using the defaults", path, exc)
+        return AppSettings()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        broken = path.with_name(path.name + ".broken")
+        try:
+            os.replace(path, broken)
+            log.warning("the settings file %s is not valid TOML (%s); moved it to %s and using "
+                        "the defaults", path, exc, broken)
+        except OSError as move_exc:
+            log.warning("the settings file %s is not valid TOML (%s) and could not be moved "
+                        "(%s); using the defaults", path, exc, move_exc)
+        return AppSettings()
+    return settings_from_mapping(data, where=str(path))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # repr keeps every digit; finite values only reach here
+    # a JSON string is a valid TOML basic string (same escapes, \uXXXX for control characters)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def settings_toml(settings: AppSettings) -> str:
+    """The settings as TOML text (None values left out)."""
+    lines = ["# Dia2 Voice Chat settings; written by the app, safe to edit while it is closed.", ""]
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if value is not None:
+            lines.append(f"{f.name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def save_settings(settings: AppSettings, path: Path | None = None) -> Path:
+    """Write the settings atomically (temporary file, then rename); returns the file's path.
+
+    Raises OSError when the folder cannot be written.
+    """
+    path = Path(path) if path is not None else settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = settings_toml(settings)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    log.debug("settings saved to %s", path)
+    return path
+
+
+# -- using them ----------------------------------------------------------------------------------
+
+
+def to_session_options(settings: AppSettings):
+    """The `SessionOptions` these settings choose (models, devices, brain)."""
+    from app.conversation.session import SessionOptions
+
+    return SessionOptions(
+        demo=settings.demo,
+        model=settings.model,
+        mimi=settings.mimi,
+        device=settings.device,
+        dtype=settings.dtype,
+        asr_model=settings.asr_model,
+        brain=settings.brain,
+        llm_url=settings.llm_url,
+        llm_model=settings.llm_model,
+    )
+
+
+def voice_overrides(settings: AppSettings) -> dict[str, Any]:
+    """The character's Dia2 settings the user overrode (`Dia2Settings` field -> value)."""
+    out: dict[str, Any] = {}
+    if settings.cfg_scale is not None:
+        out["cfg_scale"] = settings.cfg_scale
+    if settings.audio_temperature is not None:
+        out["audio_temperature"] = settings.audio_temperature
+    if settings.top_k is not None:
+        out["top_k"] = settings.top_k
+    return out
+
+
+def with_voice_overrides(character, settings: AppSettings):
+    """`character` with the user's Dia2 overrides applied to its `dia2` settings."""
+    changes = voice_overrides(settings)
+    if not changes:
+        return character
+    return dataclasses.replace(character, dia2=dataclasses.replace(character.dia2, **changes))
