@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         split.addWidget(self.waveform)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
+        split.setSizes([520, 150])
         central = QWidget()
         box = QVBoxLayout(central)
         box.setContentsMargins(6, 6, 6, 6)

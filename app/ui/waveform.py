@@ -41,7 +41,7 @@ class WaveformView(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self.update)
-        self.setMinimumHeight(90)
+        self.setMinimumHeight(80)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setToolTip("Microphone (top) and the character's voice (bottom); the line is now")
 
@@ -92,6 +92,7 @@ class WaveformView(QWidget):
             mic, voice = self.lanes(now, bins)
             step = w / len(mic)
             mic_color = QColor(pal.color(QPalette.ColorRole.Text))
+            mic_color.setAlphaF(0.65)
             voice_color = QColor(pal.color(QPalette.ColorRole.Highlight))
             for lane, color, sign in ((mic, mic_color, -1), (voice, voice_color, 1)):
                 lines_now, lines_ahead = [], []
@@ -106,7 +107,7 @@ class WaveformView(QWidget):
                 p.setPen(pen)
                 p.drawLines(lines_now)
                 faded = QColor(color)
-                faded.setAlphaF(0.35)
+                faded.setAlphaF(color.alphaF() * 0.4)
                 pen.setColor(faded)
                 p.setPen(pen)
                 p.drawLines(lines_ahead)

@@ -4,8 +4,8 @@ lit words and tool tips, the waveform's lanes."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint
 import pytest
+from PySide6.QtCore import QPoint
 
 from app.conversation.events import Hearing, Interrupted, State, StateChanged, TurnTimings
 from app.tts.prefix import Word

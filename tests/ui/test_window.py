@@ -8,21 +8,10 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from app.conversation.events import Interrupted, PersonWords, ReplyWord, State, StateChanged
-from tests.audio.pulse import PORTAUDIO_DEVICE, pulse_server  # noqa: F401  (fixture)
+from tests.audio.pulse import PORTAUDIO_DEVICE
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def app_dirs(tmp_path, monkeypatch, demo_root):
-    """Settings, characters and recordings in temporary folders."""
-    monkeypatch.setenv("DIA2CHAT_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("DIA2CHAT_CHARACTERS_DIR", str(tmp_path / "characters"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    return tmp_path
 
 
 def _factory(models, brain_text: str, max_frames: int = 40):
@@ -51,12 +40,6 @@ def _events(window):
     seen = []
     window.worker.eventReceived.connect(seen.append)
     return seen
-
-
-@pytest.fixture
-def sound(pulse_server, monkeypatch):  # noqa: F811
-    pulse_server.route(monkeypatch, sink=pulse_server.spk, source=f"{pulse_server.mic}.monitor")
-    return pulse_server
 
 
 def test_window_opens_without_a_session(qtbot, app_dirs):
