@@ -20,6 +20,11 @@ def register(sub) -> None:
     p.add_argument("--sizes", default="1b,2b", help="full-size shapes to time on CUDA")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON here")
+    p.add_argument("--window", action="store_true",
+                   help="instead: the window's worst event-loop delay during a spoken demo reply "
+                   "(needs sound devices)")
+    p.add_argument("--input", help="--window: microphone (name or index)")
+    p.add_argument("--output", help="--window: speaker (name or index)")
     p.set_defaults(func=run)
 
 
@@ -31,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.window:
+        return _window(args)
     prefixes = tuple(float(s) for s in args.prefixes.split(",") if s)
     results = []
     demo = load_tts(TtsChoice(demo=True, device="cpu"))
@@ -51,6 +58,19 @@ def run(args: argparse.Namespace) -> int:
         print("no CUDA GPU here: full-size figures need one", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps([as_dict(r) for r in results], indent=1))
+    return 0
+
+
+def _window(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from app.bench.window import bench_window
+
+    b = bench_window(args.input, args.output)
+    print(f"window: worst event-loop delay {b.worst_ms} ms, mean {b.mean_ms} ms over {b.ticks} "
+          f"ticks; reply {b.seconds} s; {b.paints} waveform repaints")
+    if args.json:
+        Path(args.json).write_text(json.dumps(asdict(b), indent=1))
     return 0
 
 

@@ -180,3 +180,11 @@ def test_no_qt_in_the_engine_packages():
             assert "PySide6" not in text, f"{path} imports Qt"
     for path in [*(ROOT / "app" / "ui").rglob("*.py"), *(ROOT / "app" / "workers").rglob("*.py")]:
         assert "import torch" not in path.read_text(), f"{path} touches torch"
+
+
+def test_bench_window_measures_a_spoken_reply(qtbot, app_dirs, sound):
+    from app.bench.window import bench_window
+
+    b = bench_window(PORTAUDIO_DEVICE, PORTAUDIO_DEVICE)
+    assert b.ticks > 0 and b.seconds > 0 and b.paints > 0
+    assert b.worst_ms >= b.mean_ms >= 0
