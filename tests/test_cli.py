@@ -20,7 +20,7 @@ def run_cli(*args: str, demo_root: Path, timeout: int = 300) -> subprocess.Compl
 
 
 def test_help_lists_commands(demo_root):
-    out = run_cli(demo_root=demo_root)
+    out = run_cli("--help", demo_root=demo_root)
     assert out.returncode == 0
     assert "say" in out.stdout and "bench" in out.stdout
 

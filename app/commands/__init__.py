@@ -7,4 +7,5 @@ COMMAND_MODULES = (
     "app.commands.bench",
     "app.commands.download",
     "app.commands.chat",
+    "app.commands.doctor",
 )

@@ -188,3 +188,23 @@ def test_bench_window_measures_a_spoken_reply(qtbot, app_dirs, sound):
     b = bench_window(PORTAUDIO_DEVICE, PORTAUDIO_DEVICE)
     assert b.ticks > 0 and b.seconds > 0 and b.paints > 0
     assert b.worst_ms >= b.mean_ms >= 0
+
+
+def test_main_without_a_command_opens_the_window(qtbot, app_dirs, monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.cli import main
+    from app.ui.main_window import MainWindow
+
+    opened = []
+
+    def close_it() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        opened.extend(w.windowTitle() for w in windows)
+        for w in windows:
+            w.close()
+
+    QTimer.singleShot(1500, close_it)
+    assert main(["--demo", "--character", "milo"]) == 0
+    assert opened == ["Dia2 Voice Chat (demo models)"]
