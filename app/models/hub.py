@@ -239,6 +239,13 @@ def _is_complete(repo_id: str, snapshot: Path) -> bool:
     return True
 
 
+def dia2_file_names(folder: str | Path) -> list[str]:
+    """The files (paths inside the repository) a Dia2 checkpoint needs, given the folder that
+    holds its dia2_assets.json (if any): config, weights and tokenizer, plus a Mimi file it names."""
+    names = {**DIA2_DEFAULT_FILES, **_asset_overrides(Path(folder))}
+    return [name for name in names.values() if name is not None]
+
+
 def _asset_overrides(folder: Path) -> dict[str, str | None]:
     """The file names a folder's dia2_assets.json gives (keys config/weights/tokenizer/mimi).
 

@@ -11,7 +11,9 @@ pointed at it through `HF_ENDPOINT` or `endpoint=`:
   (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`).
 
 `cut_after(path, n)` makes every GET of that file stop after `n` bytes of its body and drop the
-connection, as a network failure would, until `clear_cuts()`. `requests` logs what was asked.
+connection, as a network failure would, until `clear_cuts()`. `hold_after(path, n)` makes every GET
+of that file send `n` bytes of its body and then wait, connection open, until `release()` (so a test
+can act mid-file); `holding` is set once a transfer waits. `requests` logs what was asked.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class HubServer:
     def __init__(self) -> None:
         self._repos: dict[str, _Repo] = {}
         self._cuts: dict[str, int] = {}
+        self._holds: dict[str, int] = {}
+        self._released = threading.Event()
+        self.holding = threading.Event()
         self._lock = threading.Lock()
         self.requests: list[Logged] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -85,6 +90,19 @@ class HubServer:
         with self._lock:
             self._cuts.clear()
 
+    def hold_after(self, path: str, nbytes: int) -> None:
+        """Make every GET of the file `path` pause after `nbytes` of it until `release()`."""
+        with self._lock:
+            self._holds[path] = nbytes
+        self._released.clear()
+        self.holding.clear()
+
+    def release(self) -> None:
+        """Let held transfers go on, and serve every file without pausing again."""
+        with self._lock:
+            self._holds.clear()
+        self._released.set()
+
     def start(self) -> HubServer:
         """Start serving on a background thread."""
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -93,6 +111,7 @@ class HubServer:
 
     def stop(self) -> None:
         """Stop serving and free the port."""
+        self.release()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join()
@@ -186,6 +205,17 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                 return
             with server._lock:
                 cut = server._cuts.get(name)
+                hold = server._holds.get(name)
+            if hold is not None and start < hold < start + len(part):
+                try:
+                    self.wfile.write(part[: hold - start])
+                    self.wfile.flush()
+                    server.holding.set()
+                    server._released.wait(60)
+                    self.wfile.write(part[hold - start :])
+                except OSError:  # the client went away while held
+                    self.close_connection = True
+                return
             if cut is not None and start + len(part) > cut:
                 self.wfile.write(part[: max(cut - start, 0)])
                 self.wfile.flush()
