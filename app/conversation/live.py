@@ -1,11 +1,15 @@
-"""The terminal voice chat: microphone -> turns -> the pipeline -> speakers, with barge-in.
+"""A live conversation: microphone -> turns -> the pipeline -> speakers, with barge-in.
 
-The capture reader delivers chunks; voice activity cuts them into the person's turns
-(`app.asr.TurnDetector`), which go to the pipeline. While the character speaks, every chunk goes
-through the `BargeInDetector` (echo gate on the known playback signal); when it fires the
-pipeline is interrupted at once. A turn that began while the character spoke and never passed
+`LiveSession` is what the terminal chat and the window both drive. The capture reader delivers
+chunks; voice activity (hands-free) or the talk key (push-to-talk) cuts them into the person's
+turns, which go to the pipeline. While the character speaks, every chunk goes through the
+`BargeInDetector` (echo suppression on the known playback signal, given the playback position
+at the moment the chunk was captured); when it fires the pipeline is interrupted at once. A hands-free turn that began while the character spoke and never passed
 the gate was the character's own echo, and is dropped. The whole microphone stream is recorded
-as the person's track.
+as the person's track (silence while muted), and its level is reported as `AudioLevel` events
+("person"), one per capture block, for meters and waveforms.
+
+Nothing here knows about Qt: the window's worker (`app.workers.session`) forwards the events.
 """
 
 from __future__ import annotations
@@ -14,84 +18,261 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
+
+from app.asr.vad import VadConfig
 from app.conversation.bargein import BargeInConfig, BargeInDetector, PlayedHistory, TappedSink
-from app.conversation.events import State
+from app.conversation.events import Error, Event, Hearing, State, level_of
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
 
-def run_live(args, character, opts, show) -> int:
-    """Talk until Ctrl+C. Returns the exit code."""
-    from pathlib import Path
+@dataclass(frozen=True)
+class LiveConfig:
+    """How a live session listens and plays."""
 
-    from app.asr.endpoint import TurnDetector, Utterance
-    from app.asr.vad import StreamingVad, VadConfig
-    from app.audio.capture import Capture, CaptureConfig
-    from app.audio.playback import Playback, PlaybackConfig
-    from app.conversation.pipeline import PipelineConfig
-    from app.conversation.runner import Session
-    from app.conversation.session import new_session_folder, open_models
-    from app.conversation.sinks import DeviceSink
+    input: str | int | None = None  # microphone (name, part of it, or index); None: default
+    output: str | int | None = None  # speaker; None: default
+    hands_free: bool = True  # voice activity ends turns; False: push-to-talk only
+    headphones: bool = False  # no echo expected: any speech interrupts the character
+    vad: VadConfig = field(default_factory=VadConfig)  # voice activity settings
+    greeting: bool = True  # say the character's greeting at the start
+    max_frames: int | None = None  # cap on each reply's frames (quick demos)
 
-    models = open_models(opts)
-    playback = Playback(PlaybackConfig(device=args.output)).start()
-    history = PlayedHistory()
-    sink = TappedSink(DeviceSink(playback), history)
-    out = Path(args.out) if args.out else new_session_folder(character)
-    clock = time.perf_counter
-    session = Session.open(character, sink, out=out, opts=opts, models=models, on_event=show,
-                           realtime=True, config=PipelineConfig(max_frames=args.max_frames), clock=clock)
-    p = session.pipeline
-    gate = BargeInDetector(BargeInConfig(headphones=args.headphones), history)
-    vad = StreamingVad(VadConfig())
-    turns = TurnDetector(vad)
-    errors: list[UserError] = []
-    stop = threading.Event()
-    state = {"echo_turn": False, "barged": False}
 
-    def on_chunk(chunk) -> None:
-        a24 = chunk.at(24000)
-        if session.recorder is not None:
-            at = p.timeline.now() - len(a24) / 24000
-            session.recorder.write("person", max(0, round(at * 24000)), a24)
+class LiveSession:
+    """One live conversation on the sound devices. `start()`, then talk; `stop()` ends it.
+
+    Args:
+        character: the `Character`.
+        opts: the `SessionOptions` (models, brain).
+        config: devices and listening behaviour.
+        out: the recording folder (None: a new one in the user data folder).
+        on_event: receives every pipeline event plus the microphone's `AudioLevel`s, on worker
+            threads; must return quickly.
+        models: an (engine, recognizer) pair to reuse instead of loading.
+        brain: a brain to use instead of the one `opts` names.
+    """
+
+    def __init__(self, character, opts, config: LiveConfig = LiveConfig(), *, out: Path | None = None,
+                 on_event: Callable[[Event], None] | None = None, models=None, brain=None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.character = character
+        self.opts = opts
+        self.config = config
+        self.out = out
+        self.models = models
+        self._brain = brain
+        self._emit = on_event if on_event is not None else (lambda e: None)
+        self.clock = clock
+        self.session = None
+        self.playback = None
+        self.capture = None
+        self.failure: UserError | None = None  # a device failure that ended the session
+        self.failed = threading.Event()
+        self.barge_ins: list[float] = []  # clock times at which the echo gate interrupted
+        self._hands_free = config.hands_free
+        self._muted = False
+        self._echo_turn = False
+        self._barged = False
+        self._ptt = None
+        self._turns = None
+        self._vad = None
+        self._gate = None
+        self._sink = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> LiveSession:
+        """Load the models (unless given), open the speaker, the session and the microphone.
+
+        Raises `UserError` (nothing left open) when a device or a model cannot be opened.
+        """
+        from app.asr.endpoint import PushToTalk, TurnDetector
+        from app.asr.vad import StreamingVad
+        from app.audio.capture import Capture, CaptureConfig
+        from app.audio.playback import Playback, PlaybackConfig
+        from app.conversation.pipeline import PipelineConfig
+        from app.conversation.runner import Session
+        from app.conversation.session import new_session_folder, open_models
+        from app.conversation.sinks import DeviceSink
+
+        if self.models is None:
+            self.models = open_models(self.opts)
+        history = PlayedHistory()
+        try:
+            self.playback = Playback(PlaybackConfig(device=self.config.output)).start()
+            self._sink = TappedSink(DeviceSink(self.playback, self.clock), history)
+            self.out = self.out or new_session_folder(self.character)
+            self.session = Session.open(
+                self.character, self._sink, out=self.out, opts=self.opts, models=self.models,
+                brain=self._brain, on_event=self._emit, realtime=True, clock=self.clock,
+                config=PipelineConfig(max_frames=self.config.max_frames))
+            self._gate = BargeInDetector(BargeInConfig(headphones=self.config.headphones), history)
+            self._vad = StreamingVad(self.config.vad)
+            self._turns = TurnDetector(self._vad)
+            self._ptt = PushToTalk()
+            self.capture = Capture(CaptureConfig(device=self.config.input), on_chunk=self._on_chunk,
+                                   on_error=self._on_error)
+            self.capture.start()
+        except BaseException:
+            self.stop()
+            raise
+        if self.character.greeting and self.config.greeting:
+            self.pipeline.say(self.character.greeting)
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and speaking, finish the recording. Safe to call twice."""
+        if self.capture is not None:
+            self.capture.stop()
+        if self.session is not None:
+            self.session.close()
+        if self.playback is not None:
+            self.playback.stop()
+
+    def __enter__(self) -> LiveSession:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def pipeline(self):
+        return self.session.pipeline
+
+    def timeline_now(self) -> float:
+        """Seconds since the session began (the recording's time axis)."""
+        return self.pipeline.timeline.now() if self.session is not None else 0.0
+
+    # -- commands (any thread) -------------------------------------------------------------------
+    @property
+    def hands_free(self) -> bool:
+        return self._hands_free
+
+    def set_hands_free(self, on: bool) -> None:
+        """Hands-free (voice activity ends turns) or push-to-talk."""
+        self._hands_free = bool(on)
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    def set_muted(self, on: bool) -> None:
+        """A muted microphone is recorded as silence and starts no turn."""
+        self._muted = bool(on)
+        if on and self._ptt is not None:
+            self._ptt.release()
+
+    def press_to_talk(self) -> None:
+        """The talk key went down: the character stops, the person's turn starts."""
+        if self._muted or self._ptt is None:
+            return
+        self.stop_speaking()
+        self._ptt.press()
+
+    def release_to_talk(self) -> None:
+        """The talk key came up: the turn since `press_to_talk` goes to the pipeline."""
+        if self._ptt is None:
+            return
+        utt = self._ptt.release()
+        if utt is not None and len(utt.audio16k) >= 1600:  # at least 0.1 s
+            self.pipeline.submit_turn(utt.audio24k, audio16k=utt.audio16k, record_audio=False,
+                                      speech_end=self.clock())
+
+    def stop_speaking(self) -> bool:
+        """Stop the character now (as an interruption). True if it was speaking."""
+        return self.session is not None and self.pipeline.interrupt()
+
+    def say(self, text: str) -> None:
+        """The character says `text` (typed), after what is already queued."""
+        self.pipeline.say(text)
+
+    # -- the capture reader thread ---------------------------------------------------------------
+    def _on_chunk(self, chunk) -> None:
+        p = self.pipeline
+        muted = self._muted
+        a16, a24 = chunk.at(16000), chunk.at(24000)
+        if muted:
+            a16, a24 = np.zeros_like(a16), np.zeros_like(a24)
+        else:  # a clipping microphone (or the resampler's overshoot on it) stays in range
+            a16, a24 = np.clip(a16, -1.0, 1.0), np.clip(a24, -1.0, 1.0)
+        at = max(0.0, p.timeline.now() - len(a24) / 24000)
+        if self.session.recorder is not None:
+            self.session.recorder.write("person", round(at * 24000), a24)
+        self._emit(level_of(a24, "person", at))
+        if not muted:
+            self._ptt.feed(a16, a24, chunk.starts.get(16000), chunk.starts.get(24000))
         speaking = p.state in (State.SPEAKING, State.THINKING)
-        events = turns.feed_chunk(chunk)
-        if gate.feed(a24, sink.position(), speaking, vad.in_speech) and not state["barged"]:
-            state["barged"] = True
-            p.interrupt()
+        # The detector always runs (its positions follow the capture stream); its turns count
+        # only when hands-free.
+        events = self._turns.feed(a16, a24, chunk.starts.get(16000), chunk.starts.get(24000))
+        if not self._hands_free or muted:
+            return
+        if self._gate.feed(a24, self._played_position(chunk), speaking, self._vad.in_speech) \
+                and not self._barged:
+            self._barged = True
+            self.barge_ins.append(self.clock())
+            if p.interrupt():
+                log.info("barge-in (echo delay %.0f ms, echo gain %.1f dB)",
+                         1000 * self._gate.delay_s, self._gate.echo_gain_db)
         for ev in events:
-            if isinstance(ev, Utterance):
-                if state["echo_turn"] and not state["barged"]:
+            if hasattr(ev, "audio24k"):  # an Utterance: the person's turn ended
+                if self._echo_turn and not self._barged:
                     log.info("dropped a turn heard while the character spoke (echo)")
                 else:
                     p.submit_turn(ev.audio24k, audio16k=ev.audio16k, record_audio=False,
-                                  speech_end=clock())
-                state["echo_turn"] = state["barged"] = False
+                                  speech_end=self.clock())
+                self._echo_turn = self._barged = False
+                self._emit(Hearing(False))
             else:  # speech started
-                state["echo_turn"] = speaking and not args.headphones
+                self._echo_turn = speaking and not self.config.headphones
+                if not self._echo_turn:
+                    self._emit(Hearing(True))
 
-    def on_error(exc: UserError) -> None:
-        errors.append(exc)
-        stop.set()
+    def _played_position(self, chunk) -> float:
+        """The playback position when the chunk's last sample was captured (both streams' clocks
+        are PortAudio stream time); the position now if the capture clock cannot say."""
+        now = self._sink.position()
+        t = self.capture.time_of(chunk.start + len(chunk.samples) - 1)
+        if t is None or t <= 0:
+            return now
+        at = self.playback.position(t + 1 / chunk.rate)
+        return at if abs(at - now) < 24000 else now  # a clock that disagrees by 1 s is not used
 
-    capture = Capture(CaptureConfig(device=args.input), on_chunk=on_chunk, on_error=on_error)
+    def _on_error(self, exc: UserError) -> None:
+        self.failure = exc
+        self._emit(Error(str(exc), "audio", fatal=True))
+        self.failed.set()
+
+
+def run_live(args, character, opts, show) -> int:
+    """The terminal chat: talk until Ctrl+C. Returns the exit code."""
+    from app.conversation.events import AudioLevel
+
+    def on_event(event: Event) -> None:
+        if not isinstance(event, AudioLevel):
+            show(event)
+
+    config = LiveConfig(input=args.input, output=args.output, headphones=args.headphones,
+                        greeting=not args.no_greeting, max_frames=args.max_frames)
+    live = LiveSession(character, opts, config, out=Path(args.out) if args.out else None,
+                       on_event=on_event)
+    live.start()
     print(f"Talking with {character.name}. Speak after the greeting; Ctrl+C ends the chat. "
-          f"Recording to {out}", file=sys.stderr)
+          f"Recording to {live.out}", file=sys.stderr)
     try:
-        capture.start()
-        if character.greeting and not args.no_greeting:
-            p.say(character.greeting)
-        while not stop.wait(0.2):
+        while not live.failed.wait(0.2):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        capture.stop()
-        session.close()
-        playback.stop()
-    if errors:
-        raise errors[0]
-    print(f"recorded {out}", file=sys.stderr)
+        live.stop()
+    if live.failure is not None:
+        raise live.failure
+    print(f"recorded {live.out}", file=sys.stderr)
     return 0

@@ -79,6 +79,21 @@ class PulseServer:
         """Play a file into `sink` from a separate process."""
         return subprocess.Popen(["paplay", f"--device={sink}", str(path)], stderr=subprocess.PIPE)
 
+    def loopback(self, source: str, sink: str, latency_ms: int = 40) -> str:
+        """Route `source` into `sink` (module-loopback), e.g. the speaker's monitor into the
+        microphone sink: an echo path. Returns the module index for `unload`."""
+        module = self.pactl("load-module", "module-loopback", f"source={source}", f"sink={sink}",
+                            f"latency_msec={latency_ms}", "source_dont_move=true",
+                            "sink_dont_move=true")
+        self.modules.append(module)
+        return module
+
+    def unload(self, module: str) -> None:
+        """Unload a module loaded by one of the helpers."""
+        self.pactl("unload-module", module)
+        if module in self.modules:
+            self.modules.remove(module)
+
     def close(self) -> None:
         for module in reversed(self.modules):
             try:

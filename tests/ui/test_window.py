@@ -8,7 +8,14 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from app.conversation.events import Interrupted, PersonWords, ReplyWord, State, StateChanged
+from app.conversation.events import (
+    Hearing,
+    Interrupted,
+    PersonWords,
+    ReplyWord,
+    State,
+    StateChanged,
+)
 from tests.audio.pulse import PORTAUDIO_DEVICE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +75,7 @@ def test_a_demo_turn_through_the_real_pipeline(qtbot, app_dirs, sound, demo_mode
     assert w.badge.text == "Listening"
     monitor.start()
     player = sound.paplay(speech_files[0], sound.mic)
+    qtbot.waitUntil(lambda: any(isinstance(e, Hearing) and e.active for e in seen), timeout=30000)
     qtbot.waitUntil(lambda: any(isinstance(e, StateChanged) and e.state == State.SPEAKING
                                 for e in seen), timeout=120000)
     player.wait(30)
@@ -200,7 +208,8 @@ def test_main_without_a_command_opens_the_window(qtbot, app_dirs, monkeypatch):
     opened = []
 
     def close_it() -> None:
-        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()]
         opened.extend(w.windowTitle() for w in windows)
         for w in windows:
             w.close()
