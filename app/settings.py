@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import types
 import typing
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import tomllib
+
+from app.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -225,19 +226,7 @@ def save_settings(settings: AppSettings, path: Path | None = None) -> Path:
     path = Path(path) if path is not None else settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     text = settings_toml(settings)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text)
     log.debug("settings saved to %s", path)
     return path
 

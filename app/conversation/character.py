@@ -271,7 +271,7 @@ def voice_words(character: Character, audio24k, transcribe: Callable[[Any], list
                         "recording of clear speech, or give its words in [voice] words = [...]")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        from app.conversation.recorder import write_atomic
+        from app.atomic import write_atomic
 
         write_atomic(cached, json.dumps([[w.text, w.start, w.end] for w in words]))
     except OSError as exc:

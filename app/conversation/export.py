@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from app.conversation.recorder import write_atomic, write_subtitles
+from app.atomic import write_atomic
+from app.conversation.recorder import write_subtitles
 from app.conversation.wavlog import HEADER_BYTES
 from app.errors import UserError
 

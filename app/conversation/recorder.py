@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.atomic import write_atomic
 from app.conversation.subtitles import cues, to_srt, to_vtt
 from app.conversation.turns import Turn
 from app.conversation.wavlog import RecordingError, WavAppender, describe_os_error
@@ -40,23 +39,6 @@ log = logging.getLogger(__name__)
 RATE = 24000
 TRACKS = ("person", "character")
 FORMAT_VERSION = 1
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class SessionRecorder:

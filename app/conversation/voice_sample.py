@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import tomllib
 
+from app.atomic import write_atomic
 from app.audio.files import write_audio
 from app.conversation.character import character_files, load_character, user_characters_dir
-from app.conversation.recorder import write_atomic
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
