@@ -99,6 +99,7 @@ class Playback:
         self._flush_req = 0
         self._flush_ack = 0
         self._stop_req = False
+        self._pause_req = False  # hold playback: fade out, then silence without consuming
         self._silent = True  # the last audible sample was silence: fade the next audio in
         self._expecting = False  # the producer promised more audio: a dry ring is an underrun
         self.underrun_samples = 0  # silence played while audio was expected
@@ -118,13 +119,21 @@ class Playback:
         buf = self._scratch[:frames]
         start = self.ring.read_total
         if self._stop_req or self._flush_req != self._flush_ack:
-            k = self.ring.read_into(buf[: len(self._fade_out)], pad=False)
+            # fade out what is playing; after silence (a hold, a dry ring) there is nothing to fade
+            k = 0 if self._silent else self.ring.read_into(buf[: len(self._fade_out)], pad=False)
             buf[:k] *= self._fade_out[:k]
             buf[k:] = 0.0
             if self._flush_req != self._flush_ack:
                 self.ring.skip()
                 self._flush_ack = self._flush_req
             self._silent = True
+        elif self._pause_req:
+            k = 0
+            if not self._silent:  # fade the held audio out over the ramp, then hold
+                k = self.ring.read_into(buf[: len(self._fade_out)], pad=False)
+                buf[:k] *= self._fade_out[:k]
+                self._silent = True
+            buf[k:] = 0.0
         else:
             k = self.ring.read_into(buf, pad=False)
             if k < frames:
@@ -306,6 +315,19 @@ class Playback:
         """Queue a whole clip and wait until it has been heard."""
         self.write(samples, more=False)
         self.wait()
+
+    def pause(self) -> None:
+        """Hold playback: the output fades out within one callback period and the queued audio
+        waits (the position stops) until `resume()`."""
+        self._pause_req = True
+
+    def resume(self) -> None:
+        """Play on from where `pause()` held, fading back in."""
+        self._pause_req = False
+
+    @property
+    def paused(self) -> bool:
+        return self._pause_req
 
     def flush(self) -> None:
         """Silence the output now: fade out within one callback period and drop queued audio.

@@ -56,6 +56,7 @@ class BargeInConfig:
     echo_margin_db: float = 6.0  # a bin counts as the person's when this much above the echo
     window_s: float = 0.25  # the echo's delay is searched within +- this around the playhead
     min_speech_s: float = 0.15  # this much of the person's speech over the echo interrupts
+    hold_s: float = 0.04  # this much over the echo, voice activity or not, holds playback
     person_share: float = 0.4  # fraction of a frame's power above the echo for it to count
     floor_rms: float = 0.005  # microphone levels below this are silence
 
@@ -122,6 +123,7 @@ class BargeInDetector:
         self._tail = np.zeros(nb)  # the expected echo's decaying tail
         self._mic = np.zeros(_FRAME, dtype=np.float32)  # the last frame of microphone audio
         self._run = 0.0  # samples of the person's speech counted towards `min_speech_s`
+        self._held = 0.0  # samples in a row standing out of the echo (voice activity or not)
         self._learned = 0  # samples of echo the gain has been learnt from
         self.last_share = 0.0  # the person's share of the last frame (diagnostics)
 
@@ -137,7 +139,7 @@ class BargeInDetector:
 
     def reset(self) -> None:
         """Forget the current count (the echo path's estimates are kept)."""
-        self._run = 0.0
+        self._run = self._held = 0.0
 
     def _spectra(self, frames: np.ndarray) -> np.ndarray:
         spec = np.fft.rfft(frames * self._win, _NFFT, axis=-1)
@@ -155,18 +157,25 @@ class BargeInDetector:
         elif n:
             self._mic = np.concatenate([self._mic[n:], x])
         if not speaking:
-            self._run = 0.0
+            self._run = self._held = 0.0
             return False
         level = _rms(x)
         if self.config.headphones:
             counts = level > self.config.floor_rms
         else:
             counts = level > self.config.floor_rms and self._person(int(position), n)
+        self._held = self._held + n if counts else 0.0
         if voice and counts:
             self._run += n
         else:
             self._run = max(0.0, self._run - n / 2) if voice else 0.0
         return self._run >= self.config.min_speech_s * RATE
+
+    @property
+    def suspects(self) -> bool:
+        """The last `hold_s` of microphone chunks all stood out of the echo: perhaps the person.
+        Before voice activity can confirm it, the caller may hold playback."""
+        return self._held >= self.config.hold_s * RATE
 
     def _person(self, position: int, n: int) -> bool:
         """Echo analysis of the current frame; True if the person's share is large enough."""
@@ -233,6 +242,12 @@ class TappedSink:
 
     def flush(self) -> None:
         self.sink.flush()
+
+    def pause(self) -> None:
+        self.sink.pause()
+
+    def resume(self) -> None:
+        self.sink.resume()
 
     def end(self) -> None:
         self.sink.end()

@@ -43,6 +43,7 @@ class LiveConfig:
     vad: VadConfig = field(default_factory=VadConfig)  # voice activity settings
     greeting: bool = True  # say the character's greeting at the start
     max_frames: int | None = None  # cap on each reply's frames (quick demos)
+    hold_max_s: float = 0.5  # a hold that voice activity does not confirm ends after this
 
 
 class LiveSession:
@@ -76,6 +77,8 @@ class LiveSession:
         self.failure: UserError | None = None  # a device failure that ended the session
         self.failed = threading.Event()
         self.barge_ins: list[float] = []  # clock times at which the echo gate interrupted
+        self.holds: list[float] = []  # clock times at which playback was held for a suspected voice
+        self._held_at: float | None = None  # when the current hold began
         self._hands_free = config.hands_free
         self._muted = False
         self._echo_turn = False
@@ -130,6 +133,7 @@ class LiveSession:
         """Stop listening and speaking, finish the recording. Safe to call twice."""
         if self.capture is not None:
             self.capture.stop()
+        self._release_hold()
         if self.session is not None:
             self.session.close()
         if self.playback is not None:
@@ -212,6 +216,7 @@ class LiveSession:
         # only when hands-free.
         events = self._turns.feed(a16, a24, chunk.starts.get(16000), chunk.starts.get(24000))
         if not self._hands_free or muted:
+            self._release_hold()
             return
         if self._gate.feed(a24, self._played_position(chunk), speaking, self._vad.in_speech) \
                 and not self._barged:
@@ -220,6 +225,17 @@ class LiveSession:
             if p.interrupt():
                 log.info("barge-in (echo delay %.0f ms, echo gain %.1f dB)",
                          1000 * self._gate.delay_s, self._gate.echo_gain_db)
+            self._release_hold()
+        elif not speaking or self._barged:
+            self._release_hold()
+        elif self._gate.suspects and self._held_at is None:
+            # Perhaps the person: hold playback at once, until voice activity confirms (then the
+            # reply is cut) or `hold_max_s` passes without it (then it plays on).
+            self._held_at = self.clock()
+            self.holds.append(self._held_at)
+            self._sink.pause()
+        elif self._held_at is not None and self.clock() - self._held_at > self.config.hold_max_s:
+            self._release_hold()
         for ev in events:
             if hasattr(ev, "audio24k"):  # an Utterance: the person's turn ended
                 if self._echo_turn and not self._barged:
@@ -233,6 +249,11 @@ class LiveSession:
                 self._echo_turn = speaking and not self.config.headphones
                 if not self._echo_turn:
                     self._emit(Hearing(True))
+
+    def _release_hold(self) -> None:
+        if self._held_at is not None:
+            self._held_at = None
+            self._sink.resume()
 
     def _played_position(self, chunk) -> float:
         """The playback position when the chunk's last sample was captured (both streams' clocks

@@ -153,6 +153,13 @@ class DeviceSink:
     def flush(self) -> None:
         self.playback.flush()
 
+    def pause(self) -> None:
+        """Hold playback (the position stops) until `resume()`."""
+        self.playback.pause()
+
+    def resume(self) -> None:
+        self.playback.resume()
+
     def end(self) -> None:
         self.playback.end()
 

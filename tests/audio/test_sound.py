@@ -199,3 +199,42 @@ def test_underruns_are_counted_only_while_audio_is_expected(speaker):
     settled = pb.underrun_events
     time.sleep(0.3)
     assert pb.underrun_events == settled
+
+
+def test_pause_holds_the_audio_and_resume_plays_all_of_it(speaker):
+    """A hold (barge-in suspected) silences the speaker without losing what was queued; a flush
+    after a hold plays nothing more (no fade-out blip of the held audio)."""
+    pb, cap, chunks = speaker
+    signal = np.random.default_rng(3).uniform(-0.5, 0.5, 2 * RATE).astype(np.float32)
+    pb.feed(_frames(signal))
+    time.sleep(0.6)
+    pb.pause()
+    time.sleep(0.3)  # (what the device had already buffered still plays)
+    held_at = pb.position()
+    time.sleep(0.4)
+    assert pb.position() == pytest.approx(held_at, abs=1)  # the playhead stands while held
+    n_held = sum(len(c.samples) for c in chunks)
+    time.sleep(0.2)
+    pb.resume()
+    assert pb.wait(timeout=30)
+    time.sleep(0.3)
+    rec = _recording(chunks)
+    loud = np.abs(rec) > 1e-4
+    # a silent stretch of at least 0.3 s while held, and every sample played in the end
+    run, best = 0, 0
+    for v in loud[: n_held + RATE // 5]:
+        run = 0 if v else run + 1
+        best = max(best, run)
+    assert best >= 0.3 * RATE
+    ramp = len(pb._fade_in)
+    assert loud.sum() >= len(signal) - 4 * ramp
+    # flushing while held: nothing of the held audio reaches the speaker
+    pb.feed(_frames(signal))
+    time.sleep(0.3)
+    pb.pause()
+    time.sleep(0.3)
+    mark = sum(len(c.samples) for c in chunks)
+    pb.flush()
+    pb.resume()
+    time.sleep(0.5)
+    assert np.abs(_recording(chunks)[mark:]).max() <= 1e-4

@@ -224,7 +224,9 @@ def _interrupt_while_speaking(card, tap, events, live, voice: Path, spoken_after
               if type(e).__name__ == "AudioLevel" and e.source == "person"]
     before = max([p for t, p in levels if start <= t < injected] or [0.0])
     heard = next(t for t, p in levels if t >= injected and p > 2 * before + 0.02)
+    holds = [t for t in live.holds if t >= injected]
     return {"voice_at_mic_after_injection": heard - injected, "gate_after_voice": fired - heard,
+            "hold_after_voice": holds[0] - heard if holds else None,
             "speaker_silent_after_gate": silent - fired, "voice_to_silence": silent - heard,
             "interrupted_event_after_gate": t_int - fired}
 
@@ -271,6 +273,7 @@ def test_the_characters_echo_does_not_interrupt_but_a_louder_person_does(
         events.reply_done(120)
         time.sleep(0.8)  # the echo's tail and the end-of-turn silence
         assert not events.of(Interrupted) and not live.barge_ins
+        print(f"\nplayback holds caused by the echo alone: {len(live.holds)}")
         assert not events.of(PersonWords)  # what the microphone heard was dropped as echo
         mic, _ = sf.read(str(tmp_path / "rec" / "person.wav"), dtype="float32")
         assert np.abs(mic).max() > 0.05  # the echo did reach the microphone

@@ -106,7 +106,11 @@ def test_brain_failing_mid_reply_keeps_the_session(tmp_path, demo_models, speech
     assert len(errors) == 2 and all("cut short" in e.message for e in errors)
     replies = [e.turn for e in of(events, TurnAdded) if e.turn.speaker == 1]
     assert len(replies) == 2
-    assert all(r.words and r.words[0].text == "Hello" for r in replies)  # what arrived is spoken
+    # what arrived is spoken: each reply was generated from the text that came before the drop;
+    # (the random demo Dia2 may place no word within 30 frames, so only placed words are checked)
+    assert all(r.frames > 0 and r.timings["first_text_s"] is not None for r in replies)
+    assert any(r.words for r in replies)
+    assert all(r.words[0].text == "Hello" for r in replies if r.words)
     assert session.pipeline.state == State.STOPPED
 
 
@@ -171,7 +175,11 @@ def test_interruption_keeps_only_the_words_heard(tmp_path, demo_models, speech24
     start = int(round(reply.timeline * 24000))
     assert not np.any(character[start + heard:])  # nothing unheard was recorded
     np.testing.assert_allclose(character[start:start + heard], sink.audio()[:heard], atol=2 / 32767)
-    assert p.conversation.messages(None)[-1].text.endswith("...")
+    last = p.conversation.messages(None)[-1]
+    if kept:  # the brain hears that it was cut off
+        assert last.role == "assistant" and last.text.endswith("...")
+    else:  # (the random demo Dia2 may place no word in the 9 frames heard): nothing to tell
+        assert last.role == "user"
 
 
 def test_interrupt_when_idle_does_nothing(demo_models, tmp_path):

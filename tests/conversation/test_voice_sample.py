@@ -26,15 +26,23 @@ def user_dir(tmp_path, monkeypatch):
     return folder
 
 
+@pytest.fixture(scope="module")
+def voice24k(speech_files) -> np.ndarray:
+    """A few seconds of speech: both speech files back to back (each alone may be only ~2 s
+    when synthesised by espeak-ng)."""
+    parts = [read_audio(f, RATE)[0] for f in speech_files]
+    return np.concatenate([parts[0], np.zeros(RATE // 5, np.float32), parts[1]])
+
+
 def _snapshot(folder):
     if not folder.exists():
         return {}
     return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_saving_for_a_shipped_character_copies_it_and_points_at_the_wav(user_dir, speech24k):
+def test_saving_for_a_shipped_character_copies_it_and_points_at_the_wav(user_dir, voice24k):
     builtin_text = (BUILTIN_DIR / "ava.toml").read_text(encoding="utf-8")
-    path = save_voice_sample("ava", speech24k, transcript='She said "hi"\nthen left.')
+    path = save_voice_sample("ava", voice24k, transcript='She said "hi"\nthen left.')
     assert path == user_dir / "ava.toml"
     wav = user_dir / "voices" / "ava.wav"
     assert wav.is_file()
@@ -49,13 +57,13 @@ def test_saving_for_a_shipped_character_copies_it_and_points_at_the_wav(user_dir
     assert ch.voice == wav.resolve()
     assert ch.name == "Ava" and ch.dia2 == load_character(BUILTIN_DIR / "ava.toml").dia2
     samples, rate = read_audio(ch.voice)
-    assert rate == RATE and len(samples) == len(speech24k)
-    np.testing.assert_allclose(samples, speech24k, atol=1.5 / 32768)
+    assert rate == RATE and len(samples) == len(voice24k)
+    np.testing.assert_allclose(samples, voice24k, atol=1.5 / 32768)
 
 
-def test_a_second_save_replaces_the_table_and_the_audio(user_dir, speech24k):
-    save_voice_sample("milo", speech24k, transcript="first")
-    other = (0.5 * speech24k[: 3 * RATE]).astype(np.float32)
+def test_a_second_save_replaces_the_table_and_the_audio(user_dir, voice24k):
+    save_voice_sample("milo", voice24k, transcript="first")
+    other = (0.5 * voice24k[: 3 * RATE]).astype(np.float32)
     path = save_voice_sample("milo", other)
     text = path.read_text(encoding="utf-8")
     assert text.count("[voice]") == 1
@@ -65,7 +73,7 @@ def test_a_second_save_replaces_the_table_and_the_audio(user_dir, speech24k):
     np.testing.assert_allclose(samples, other, atol=1.5 / 32768)
 
 
-def test_an_existing_voice_table_in_the_middle_is_replaced_in_place(user_dir, speech24k):
+def test_an_existing_voice_table_in_the_middle_is_replaced_in_place(user_dir, voice24k):
     user_dir.mkdir(parents=True)
     (user_dir / "voices").mkdir()
     (user_dir / "voices" / "old.wav").write_bytes(b"")
@@ -75,7 +83,7 @@ def test_an_existing_voice_table_in_the_middle_is_replaced_in_place(user_dir, sp
         '# generation settings\n[dia2]\nseed = 4\n'
     )
     (user_dir / "zed.toml").write_text(original, encoding="utf-8")
-    path = save_voice_sample("zed", speech24k)
+    path = save_voice_sample("zed", voice24k)
     text = path.read_text(encoding="utf-8")
     assert text == ('name = "Zed"\n\n[voice]\nsample = "voices/zed.wav"\n\n'
                     '# generation settings\n[dia2]\nseed = 4\n')
@@ -92,27 +100,27 @@ def test_an_existing_voice_table_in_the_middle_is_replaced_in_place(user_dir, sp
         (np.random.default_rng(1).uniform(-0.5, 0.5, 31 * RATE).astype(np.float32), "under 30 s"),
     ],
 )
-def test_unusable_samples_are_refused_and_nothing_changes(user_dir, speech24k, audio, words):
-    save_voice_sample("coach", speech24k)
+def test_unusable_samples_are_refused_and_nothing_changes(user_dir, voice24k, audio, words):
+    save_voice_sample("coach", voice24k)
     before = _snapshot(user_dir)
     with pytest.raises(UserError, match=words):
         save_voice_sample("coach", audio)
     assert _snapshot(user_dir) == before
 
 
-def test_a_file_that_would_not_load_is_restored(user_dir, speech24k):
+def test_a_file_that_would_not_load_is_restored(user_dir, voice24k):
     user_dir.mkdir(parents=True)
     original = 'name = "Bee"\n\n[brain]\nkind = "nonsense-kind"\n'  # already broken
     (user_dir / "bee.toml").write_text(original, encoding="utf-8")
     with pytest.raises(UserError, match="not saved"):
-        save_voice_sample("bee", speech24k)
+        save_voice_sample("bee", voice24k)
     assert (user_dir / "bee.toml").read_text(encoding="utf-8") == original
     assert not (user_dir / "voices" / "bee.wav").exists()
 
 
-def test_unknown_character_is_refused(user_dir, speech24k):
+def test_unknown_character_is_refused(user_dir, voice24k):
     with pytest.raises(UserError, match="no character called"):
-        save_voice_sample("nobody", speech24k)
+        save_voice_sample("nobody", voice24k)
     assert _snapshot(user_dir) == {}
 
 

@@ -90,10 +90,11 @@ def test_a_demo_turn_through_the_real_pipeline(qtbot, app_dirs, sound, demo_mode
     assert len(bubbles) >= 2
     person = next(b for b in bubbles if not b.character)
     reply = next(b for b in bubbles if b.character)
-    assert person.words and reply.words
-    assert reply.start is not None and reply.heard_count() == len(reply.words)
-    assert [e for e in seen if isinstance(e, PersonWords)]
-    assert [e for e in seen if isinstance(e, ReplyWord)]
+    assert person.words and [e for e in seen if isinstance(e, PersonWords)]
+    # every word Dia2 placed is shown and, once heard, lit (the random demo Dia2 may place few)
+    placed = [e.word for e in seen if isinstance(e, ReplyWord)]
+    assert reply.final and reply.start is not None
+    assert [w.text for w in reply.words] == placed and reply.heard_count() == len(placed)
     # the waveform's data: the microphone heard speech, the speaker played the reply
     now = w.worker.timeline_now()
     assert w.tape.window("person", 0, int(now / 0.02)).max() > 0.05
