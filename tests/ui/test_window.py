@@ -105,6 +105,11 @@ def test_a_demo_turn_through_the_real_pipeline(qtbot, app_dirs, sound, demo_mode
     w.close()
     transcript = json.loads((folder / "transcript.json").read_text())
     assert [t["speaker"] for t in transcript["turns"]][-2:] == ["person", "character"]
+    # File > Export re-renders the finished session (off the GUI thread)
+    (folder / "mix.wav").unlink()
+    with qtbot.waitSignal(w.exportDone, timeout=60000) as done:
+        w.run_export(str(folder))
+    assert done.args[0].startswith("Exported 2 turns") and (folder / "mix.wav").is_file()
 
 
 def test_push_to_talk_and_stop(qtbot, app_dirs, sound, demo_models, speech_files):
