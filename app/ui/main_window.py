@@ -45,6 +45,7 @@ from app.conversation.events import (
     PersonWords,
     ReplyPlaced,
     ReplyWord,
+    State,
     TurnAdded,
 )
 from app.errors import UserError
@@ -302,6 +303,7 @@ class MainWindow(QMainWindow):
         self.show_error(message, where="session")
         if not self.worker.running:
             self.status.running = False
+            self.status.pipeline = State.STOPPED
             self._show_status()
 
     def show_error(self, message: str, where: str = "") -> None:

@@ -23,6 +23,9 @@ def _dark_palette() -> QPalette:
     }
     for role, value in colors.items():
         p.setColor(role, QColor(value))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                 QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b6f75"))
     return p
 
 

@@ -172,7 +172,7 @@ def test_a_missing_microphone_is_shown_with_what_to_do(qtbot, app_dirs, sound, d
         w.start_session()
     assert "no such microphone" in failed.args[0]
     assert w.banner.isVisible() and "no such microphone" in w.banner.text
-    assert not w.worker.running
+    assert not w.worker.running and w.badge.text == "Stopped"
     w.close()
 
 
