@@ -28,6 +28,33 @@ def run_window(demo: bool = False, character: str | None = None) -> int:
         settings = replace(settings, character=character)
     apply_theme(app, settings.theme)
     window = MainWindow(settings, demo=demo)
+    _report_unexpected_errors(window)
     window.show()
     QTimer.singleShot(0, window.start_session)
     return app.exec()
+
+
+def _report_unexpected_errors(window) -> None:
+    """An exception nobody caught (in a slot, or on a thread) is logged and shown in the window's
+    banner instead of ending the app."""
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    def show(exc: BaseException) -> None:
+        message = (f"Something went wrong: {exc}. If the conversation stopped, start a new one "
+                   "(Ctrl+N); run with -v to see the details in the log.")
+        QTimer.singleShot(0, window, lambda: window.show_error(message, where="app"))
+
+    def on_main(exc_type, exc, tb) -> None:
+        log.error("unexpected error", exc_info=(exc_type, exc, tb))
+        show(exc)
+
+    def on_thread(args) -> None:
+        log.error("unexpected error on thread %s", args.thread.name if args.thread else "?",
+                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        if args.exc_value is not None:
+            show(args.exc_value)
+
+    sys.excepthook = on_main
+    threading.excepthook = on_thread

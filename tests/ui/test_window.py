@@ -223,3 +223,25 @@ def test_main_without_a_command_opens_the_window(qtbot, app_dirs, monkeypatch):
     QTimer.singleShot(1500, close_it)
     assert main(["--demo", "--character", "milo"]) == 0
     assert opened == ["Dia2 Voice Chat (demo models)"]
+
+
+def test_an_unexpected_error_on_a_thread_is_shown_not_fatal(qtbot, app_dirs, monkeypatch):
+    import sys
+    import threading
+
+    from app.settings import AppSettings
+    from app.ui.app import _report_unexpected_errors
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    w = _window(qtbot, AppSettings(), save=False)
+    _report_unexpected_errors(w)
+
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    t = threading.Thread(target=boom)
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: "kaboom" in w.banner.text, timeout=5000)
+    assert w.banner.isVisible() and "Ctrl+N" in w.banner.text
