@@ -305,11 +305,14 @@ class TurnPipeline:
         self._added(turn)
 
     # used by speak_reply ------------------------------------------------------------------
-    def open_stream(self, options, extra_turn: Turn | None):
-        """A Dia2 stream conditioned by the budget policy; returns (stream, room frames)."""
+    def open_stream(self, options, extra_turn: Turn | None, decoder=None):
+        """A Dia2 stream conditioned by the budget policy; returns (stream, room frames).
+
+        `decoder`: the previous segment's codec decoder, continued (see `Dia2Engine.stream`).
+        """
         turns = self.conversation.turns + ([extra_turn] if extra_turn is not None else [])
         choice = choose_prefix(self.conversation.voice, turns, self.budget)
-        stream = self.engine.stream(options, choice.prefix())
+        stream = self.engine.stream(options, choice.prefix(), decoder=decoder)
         with self._state_lock:
             self._stream = stream
             if self._cancel is not None and self._cancel.is_set():

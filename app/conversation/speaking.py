@@ -103,13 +103,16 @@ def speak_reply(p, text: ReplyText, index: int, cancel: threading.Event) -> Spok
 
     next_word = 0
     extra: Turn | None = None
+    decoder = None  # the reply's codec decoder, shared by its segments
     while out.segments < cfg.max_segments and not cancel.is_set():
         left = None if cfg.max_frames is None else cfg.max_frames - out.frames
         if left is not None and left <= 0:
             break
         options = p.character.dia2.options(index + out.segments, max_frames=left)
         try:
-            stream, room = p.open_stream(options, extra)
+            # later segments continue the first one's Mimi decoder: the audio joins seamlessly
+            stream, room = p.open_stream(options, extra, decoder)
+            decoder = stream.decoder
         except UserError as exc:
             p.emit(Error(f"cannot speak the reply: {exc}", "tts"))
             break

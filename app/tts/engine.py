@@ -210,13 +210,20 @@ class Dia2Engine:
         )
 
     def stream(self, options: GenerationOptions | None = None,
-               prefix: Sequence[PrefixTurn] | None = None, *, prefill: str = "batched") -> Dia2Stream:
-        """Start a streaming generation; push text into it and iterate its events."""
+               prefix: Sequence[PrefixTurn] | None = None, *, prefill: str = "batched",
+               decoder=None) -> Dia2Stream:
+        """Start a streaming generation; push text into it and iterate its events.
+
+        `decoder`: a codec stream decoder to continue (the previous stream's `.decoder`), so the
+        audio of a generation that continues another one joins it without a seam; None starts
+        a new one.
+        """
         options = options or GenerationOptions()
         plan = self.plan_prefix(prefix)
         gen = self.new_generation(options, plan, prefill)
         parser = ScriptParser(self.tokenizer.encode, self.tokenizer.special.speaker1)
-        decoder = self.codec.stream_decoder() if self.codec is not None else None
+        if decoder is None and self.codec is not None:
+            decoder = self.codec.stream_decoder()
         return Dia2Stream(gen, parser, decoder)
 
 

@@ -154,6 +154,12 @@ class Dia2Stream:
                 raise RuntimeError("generation stalled with all text received")  # invariant
         yield from self._emit()
 
+    @property
+    def decoder(self):
+        """The codec stream decoder (None without a codec); pass it to the next stream of the
+        same utterance to continue the audio seamlessly."""
+        return self._decoder
+
     def _incoming_waiting(self) -> bool:
         with self._lock:
             return bool(self._incoming) or (self._finished and not self._gen.text_done)

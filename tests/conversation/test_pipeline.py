@@ -193,7 +193,8 @@ def test_interrupt_when_idle_does_nothing(demo_models, tmp_path):
 def test_long_reply_is_split_into_generations(tmp_path, demo_models, speech24k):
     line = "Well, here is a rather long answer. It keeps going on and on for a while."
     brain = ScriptBrain.from_text(f"[S1] {line}")
-    session, events = open_session(demo_models, brain, tmp_path / "s",
+    sink = VirtualSink("instant", keep=True)
+    session, events = open_session(demo_models, brain, tmp_path / "s", sink=sink,
                                    budget_overrides={"frames_per_word": 200.0},
                                    config=PipelineConfig(max_frames=400))
     try:
@@ -207,6 +208,13 @@ def test_long_reply_is_split_into_generations(tmp_path, demo_models, speech24k):
     assert [w.text for w in reply.words] == line.split()  # every word, once, in order
     starts = [w.start for w in reply.words]
     assert starts == sorted(starts) and reply.frames == timing.frames
+    # seamless: one Mimi decoder runs through the joins, so the reply's audio is exactly the
+    # decoding of all its codes as one stream (a decoder started afresh at a join is not)
+    engine = demo_models[0]
+    heard = sink.audio()
+    whole = engine.codec.decode(reply.codes)
+    assert len(heard) == len(whole)
+    np.testing.assert_allclose(heard, whole, atol=1e-5 * np.abs(whole).max())
 
 
 def test_events_can_come_through_a_queue_from_another_thread(tmp_path, demo_models):
