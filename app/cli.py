@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Talk with a local character that speaks with Nari Labs' Dia2. Without a "
         "command, opens the window.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"Dia2 Voice Chat {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     parser.add_argument("--demo", dest="window_demo", action="store_true",
                         help="window: use tiny locally built models (no download, no GPU needed)")
