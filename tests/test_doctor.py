@@ -192,3 +192,21 @@ def test_sound_devices_are_opened(pulse_server, monkeypatch, env):  # noqa: F811
     defaults = [c for c in audio if c["data"].get("default")]
     assert defaults and all(c["status"] == "ok" for c in defaults), defaults
     assert out.returncode == 0, out.stdout
+
+
+def test_download_without_arguments_fetches_the_whole_setup(server, env, tmp_path):
+    llm = "Qwen/Qwen2.5-1.5B-Instruct"
+    server.add_repo(llm, {"config.json": b'{"model_type": "qwen2"}', "model.safetensors": b"x" * 5000,
+                          "tokenizer.json": b'{"t": 1}'})
+    got = run_main("download", "--asr", "base.en", env=env)
+    assert got.returncode == 0, got.stderr
+    fetched = got.stderr.splitlines()[0]
+    assert fetched == f"fetching: {DIA2}, {hub.MIMI_REPO}, {ASR}, {llm}"
+    code, checks = doctor(env)
+    assert code == 0 and checks["offline"]["data"]["offline_ok"]
+    cached = {m.repo_id: m for m in hub.cached_models([DIA2, hub.MIMI_REPO, ASR, llm],
+                                                      cache_dir=env["HF_HUB_CACHE"])}
+    assert set(cached) == {DIA2, hub.MIMI_REPO, ASR, llm} and all(m.complete for m in cached.values())
+    # a server brain needs no local reply model
+    again = run_main("download", "--asr", "base.en", "--no-llm", env=env)
+    assert again.returncode == 0 and llm not in again.stderr.splitlines()[0]

@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
         opts = to_session_options(s)
         if self.demo:
             opts = replace(opts, demo=True)
-        if not opts.demo and not self._models_ready(opts):
+        if not opts.demo and not self._models_ready(opts, character):
             return
         self.view.clear()
         self.view.character_name = character.name
@@ -260,15 +260,9 @@ class MainWindow(QMainWindow):
                             headphones=s.headphones, vad=VadConfig(threshold=s.vad_threshold))
         self.worker.request_start.emit(character, opts, config)
 
-    def _models_ready(self, opts) -> bool:
+    def _models_ready(self, opts, character) -> bool:
         """Whether the models are on disk; if not, offer the download (first run)."""
-        from app.models import hub
-
-        wanted = [opts.model] if hub.is_repo_id(opts.model) else []
-        if opts.mimi is None:
-            wanted.append(hub.MIMI_REPO)
-        complete = {m.repo_id for m in hub.cached_models(wanted) if m.complete}
-        missing = [r for r in wanted if r not in complete]
+        missing = missing_models(opts, character)
         if not missing:
             return True
         from app.ui.download_dialog import DownloadDialog
@@ -500,6 +494,25 @@ class MainWindow(QMainWindow):
         if not self._thread.wait(20000):
             QMessageBox.warning(self, "Closing", "The conversation did not stop in time.")
         super().closeEvent(event)
+
+
+def missing_models(opts, character) -> list[str]:
+    """The repositories the session `opts` with `character` needs that are not (completely) in
+    the Hugging Face cache: Dia2, Mimi, the recogniser and, when replies come from it, the local
+    reply model."""
+    from app.brains.local_llm import TransformersConfig
+    from app.models import hub
+    from app.models.setup import setup_repos
+
+    llm = ""
+    if opts.brain == "transformers":
+        llm = opts.llm_model or TransformersConfig().model
+    elif opts.brain == "character" and isinstance(character.brain, TransformersConfig):
+        llm = character.brain.model
+    wanted = setup_repos([opts.model], mimi=opts.mimi, asr=opts.asr_model, llm=llm,
+                         device=opts.device)
+    complete = {m.repo_id for m in hub.cached_models(wanted) if m.complete}
+    return [r for r in wanted if r not in complete]
 
 
 def _session_fields(s) -> tuple:

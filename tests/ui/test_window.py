@@ -245,3 +245,28 @@ def test_an_unexpected_error_on_a_thread_is_shown_not_fatal(qtbot, app_dirs, mon
     t.join()
     qtbot.waitUntil(lambda: "kaboom" in w.banner.text, timeout=5000)
     assert w.banner.isVisible() and "Ctrl+N" in w.banner.text
+
+
+def test_first_run_asks_for_exactly_the_missing_models(app_dirs, monkeypatch, demo_dia2, tmp_path):
+    from app.conversation.character import find_character
+    from app.conversation.session import SessionOptions
+    from app.models import hub
+    from app.models.demo_mimi import save_demo_mimi
+    from app.ui.main_window import missing_models
+    from tests.models.hf_server import HubServer
+
+    dia2, asr, llm = "nari-labs/Dia2-2B", "Systran/faster-whisper-base.en", "Qwen/Qwen2.5-1.5B-Instruct"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    ava = find_character("ava")  # replies from the local model
+    opts = SessionOptions(model=dia2, asr_model="base.en", device="cpu")
+    assert missing_models(opts, ava) == [dia2, hub.MIMI_REPO, asr, llm]
+    assert missing_models(replace(opts, brain="openai"), ava) == [dia2, hub.MIMI_REPO, asr]
+    mimi = save_demo_mimi(tmp_path / "mimi.safetensors")
+    with HubServer() as srv:
+        srv.add_repo(dia2, {n: (demo_dia2 / n).read_bytes()
+                            for n in ("config.json", "model.safetensors", "tokenizer.json")})
+        srv.add_repo(hub.MIMI_REPO, {hub.MIMI_FILE: mimi.read_bytes()})
+        srv.add_repo(asr, {"model.bin": b"w" * 100, "config.json": b"{}"})
+        hub.download([dia2, hub.MIMI_REPO, asr], progress=False, endpoint=srv.url)
+    assert missing_models(opts, ava) == [llm]
+    assert missing_models(replace(opts, brain="openai"), ava) == []
