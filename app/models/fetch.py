@@ -123,11 +123,6 @@ def resolve_endpoint(endpoint: str | None = None) -> str | None:
     return (endpoint or os.environ.get("HF_ENDPOINT") or "").rstrip("/") or None
 
 
-def resolve_cache_dir(cache_dir: str | Path | None = None) -> Path:
-    """`cache_dir`, else HF_HUB_CACHE as set now, else the standard Hugging Face cache."""
-    return Path(cache_dir or os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE)
-
-
 def plan_download(
     repo_ids: Iterable[str],
     endpoint: str | None = None,
@@ -140,7 +135,7 @@ def plan_download(
     as it names the others), any other repository all its files.
     """
     endpoint = resolve_endpoint(endpoint)
-    cache = resolve_cache_dir(cache_dir)
+    cache = hub.cache_root(cache_dir)
     where = endpoint or constants.ENDPOINT
     if hub.is_offline():
         raise UserError(

@@ -75,6 +75,15 @@ class CachedModel:
     complete: bool  # some revision holds every file the app needs from it
 
 
+def cache_root(cache_dir: str | Path | None = None) -> Path:
+    """`cache_dir`, else `HF_HUB_CACHE` as set now, else the standard Hugging Face cache.
+
+    (huggingface_hub reads `HF_HUB_CACHE` once, at import; reading it per call lets a folder
+    chosen later, or set by a test, take effect.)
+    """
+    return Path(cache_dir or os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE)
+
+
 def is_offline() -> bool:
     """True when HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) forbids network access."""
     env = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
@@ -207,7 +216,7 @@ def cached_models(
     """The cached repositories among `repo_ids` (default: the Dia2 and Mimi ones), by name."""
     wanted = set(repo_ids) if repo_ids is not None else {*DIA2_REPOS, MIMI_REPO}
     try:
-        info = scan_cache_dir(cache_dir)
+        info = scan_cache_dir(cache_root(cache_dir))
     except CacheNotFound:
         return []
     found = []
@@ -315,7 +324,7 @@ def _fetch(
                     repo,
                     allow_patterns=files,
                     revision=revision,
-                    cache_dir=str(cache_dir) if cache_dir is not None else None,
+                    cache_dir=str(cache_root(cache_dir)),
                     endpoint=endpoint,
                     local_files_only=offline,
                 )

@@ -43,3 +43,20 @@ def setup_repos(dia2: list[str], *, mimi: str | None = None, asr: str | None = N
     if remote(llm):
         repos.append(llm)
     return list(dict.fromkeys(repos))
+
+
+def missing_models(opts, character) -> list[str]:
+    """The repositories the session `opts` with `character` needs that are not (completely) in
+    the Hugging Face cache: Dia2, Mimi, the recogniser and, when replies come from it, the local
+    reply model."""
+    from app.brains.local_llm import TransformersConfig
+
+    llm = ""
+    if opts.brain == "transformers":
+        llm = opts.llm_model or TransformersConfig().model
+    elif opts.brain == "character" and isinstance(character.brain, TransformersConfig):
+        llm = character.brain.model
+    wanted = setup_repos([opts.model], mimi=opts.mimi, asr=opts.asr_model, llm=llm,
+                         device=opts.device)
+    complete = {m.repo_id for m in hub.cached_models(wanted) if m.complete}
+    return [r for r in wanted if r not in complete]

@@ -262,6 +262,8 @@ class MainWindow(QMainWindow):
 
     def _models_ready(self, opts, character) -> bool:
         """Whether the models are on disk; if not, offer the download (first run)."""
+        from app.models.setup import missing_models
+
         missing = missing_models(opts, character)
         if not missing:
             return True
@@ -494,25 +496,6 @@ class MainWindow(QMainWindow):
         if not self._thread.wait(20000):
             QMessageBox.warning(self, "Closing", "The conversation did not stop in time.")
         super().closeEvent(event)
-
-
-def missing_models(opts, character) -> list[str]:
-    """The repositories the session `opts` with `character` needs that are not (completely) in
-    the Hugging Face cache: Dia2, Mimi, the recogniser and, when replies come from it, the local
-    reply model."""
-    from app.brains.local_llm import TransformersConfig
-    from app.models import hub
-    from app.models.setup import setup_repos
-
-    llm = ""
-    if opts.brain == "transformers":
-        llm = opts.llm_model or TransformersConfig().model
-    elif opts.brain == "character" and isinstance(character.brain, TransformersConfig):
-        llm = character.brain.model
-    wanted = setup_repos([opts.model], mimi=opts.mimi, asr=opts.asr_model, llm=llm,
-                         device=opts.device)
-    complete = {m.repo_id for m in hub.cached_models(wanted) if m.complete}
-    return [r for r in wanted if r not in complete]
 
 
 def _session_fields(s) -> tuple:

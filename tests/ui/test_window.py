@@ -252,7 +252,7 @@ def test_first_run_asks_for_exactly_the_missing_models(app_dirs, monkeypatch, de
     from app.conversation.session import SessionOptions
     from app.models import hub
     from app.models.demo_mimi import save_demo_mimi
-    from app.ui.main_window import missing_models
+    from app.models.setup import missing_models
     from tests.models.hf_server import HubServer
 
     dia2, asr, llm = "nari-labs/Dia2-2B", "Systran/faster-whisper-base.en", "Qwen/Qwen2.5-1.5B-Instruct"
