@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.audio.capture import Capture, CaptureChunk, CaptureConfig
 from app.audio.playback import Playback, PlaybackConfig
 from app.errors import UserError
+from app.workers.host import WorkerHost
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class _CheckWorker(QObject):
             cap.stop()
 
 
-class AudioChecker(QObject):
+class AudioChecker(WorkerHost):
     """The device dialog's helper; see the module docstring."""
 
     toneFinished = Signal(str)  # "" once the tone was heard, else what went wrong
@@ -114,16 +115,10 @@ class AudioChecker(QObject):
     levelFailed = Signal(str)  # the microphone could not be opened, or stopped
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread = QThread(self)
-        self._thread.setObjectName("audio-check")
-        self._worker = _CheckWorker()
-        self._worker.moveToThread(self._thread)
+        super().__init__(_CheckWorker(), "audio-check", TONE_S + 10, parent)
         self._worker.toneFinished.connect(self.toneFinished)
         self._worker.levelStarted.connect(self.levelStarted)
         self._worker.levelFailed.connect(self.levelFailed)
-        self._closed = False
-        self._thread.start()
 
     def play_tone(self, device: str | None) -> None:
         """Play a short 440 Hz tone on `device` (None: the default output)."""
@@ -147,13 +142,5 @@ class AudioChecker(QObject):
         """Audio chunks the level check received so far."""
         return self._worker.chunks
 
-    def close(self) -> None:
-        """Stop the level check and end the thread (after a tone in progress). Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait(int(1000 * (TONE_S + 10)))
-        self._worker.stop_level()  # the thread is gone: safe to call directly
-        self._worker.deleteLater()
+    def _after_thread(self) -> None:
+        self._worker.stop_level()  # stop the level check (the thread is gone: a direct call)

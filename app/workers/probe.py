@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.brains.openai_compat import OpenAICompatibleBrain, OpenAICompatibleConfig
 from app.errors import UserError
+from app.workers.host import WorkerHost
 
 log = logging.getLogger(__name__)
 
@@ -60,31 +61,17 @@ class _ProbeWorker(QObject):
         self.finished.emit(ok, message)
 
 
-class ConnectionProbe(QObject):
-    """Runs connection tests one after another on a thread of its own."""
+class ConnectionProbe(WorkerHost):
+    """Runs connection tests one after another on a thread of its own. `close()` waits at most
+    the test's timeouts."""
 
     finished = Signal(bool, str)  # (the server answered and has the model, what to tell the user)
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread = QThread(self)
-        self._thread.setObjectName("connection-probe")
-        self._worker = _ProbeWorker()
-        self._worker.moveToThread(self._thread)
+        super().__init__(_ProbeWorker(), "connection-probe", CONNECT_TIMEOUT_S + READ_TIMEOUT_S + 1,
+                         parent)
         self._worker.finished.connect(self.finished)
-        self._closed = False
-        self._thread.start()
 
     def test(self, url: str, model: str) -> None:
         """Start a test; the answer comes as `finished`."""
         self._worker.request.emit(url, model)
-
-    def close(self) -> None:
-        """End the thread after the test in progress (waits at most the test's timeouts)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait(int(1000 * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S + 1)))
-        self._worker.deleteLater()
