@@ -13,6 +13,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PARITY = FIXTURES / "dia2-tiny"
+# Every parity fixture (what the reference runtime generated), by name.
+PARITY_FIXTURES = {name: FIXTURES / name for name in ("dia2-tiny", "dia2-real-shape")}
 SHARED = ROOT.parent / "shared"
 SHARED_AUDIO = SHARED / "audio"
 

@@ -153,7 +153,7 @@ def plan_download(
             if filename is not None:
                 names = [filename]
             elif "dia2" in repo.lower():
-                names = _dia2_names(repo, hub.ASSETS_FILE in present, cache, endpoint)
+                names = _dia2_names(repo, present, cache, endpoint)
             else:
                 names = sorted(present)
             for name in names:
@@ -181,12 +181,19 @@ def _split(request: str) -> tuple[str, str | None]:
     return repo, "/".join(parts[2:]) or None
 
 
-def _dia2_names(repo: str, has_assets: bool, cache: Path, endpoint: str | None) -> list[str]:
-    """The files a Dia2 repository's checkpoint needs (its small dia2_assets.json fetched now)."""
-    if not has_assets:
-        return list(hub.DIA2_DEFAULT_FILES.values())
-    path = hf_hub_download(repo, hub.ASSETS_FILE, cache_dir=cache, endpoint=endpoint)
-    return [hub.ASSETS_FILE, *hub.dia2_file_names(Path(path).parent)]
+def _dia2_names(repo: str, present: set[str], cache: Path, endpoint: str | None) -> list[str]:
+    """The files a Dia2 repository's checkpoint needs (its small dia2_assets.json fetched now),
+    with the optional tokenizer files it has."""
+    folder = None
+    if hub.ASSETS_FILE in present:
+        folder = Path(hf_hub_download(repo, hub.ASSETS_FILE, cache_dir=cache,
+                                      endpoint=endpoint)).parent
+    files = hub.dia2_file_names(folder)
+    names = [*files.required, *(n for n in files.optional if n in present)]
+    if not files.enough_tokenizer(present):
+        raise UserError(f"{repo} has no tokenizer (tokenizer.json, or vocab.json with "
+                        "merges.txt); check the repository name.")
+    return [hub.ASSETS_FILE, *names] if folder else names
 
 
 def _plan_file(repo: str, filename: str, cache: Path, endpoint: str | None) -> PlannedFile:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import requests
 from huggingface_hub import constants, scan_cache_dir, snapshot_download
@@ -36,7 +37,8 @@ from huggingface_hub.utils import (
     enable_progress_bars,
 )
 
-from app.errors import UserError
+from app.errors import UserError, first_line
+from app.tts.tokenizer import TOKENIZER_FILES, enough_tokenizer_files, has_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class Dia2Assets:
     folder: Path  # the checkpoint's folder (a local folder or a cache snapshot)
     config: Path  # config.json (or what dia2_assets.json names for "config")
     weights: Path  # model.safetensors (or dia2_assets.json "weights")
-    tokenizer: Path  # tokenizer.json (or dia2_assets.json "tokenizer")
+    tokenizer: Path  # the folder holding the tokenizer files, or the file dia2_assets.json names
     mimi: Path | None  # a moshi-layout Mimi file named by dia2_assets.json "mimi"; None: default
 
 
@@ -99,20 +101,28 @@ def is_repo_id(source: str | Path) -> bool:
 def read_assets(folder: str | Path) -> Dia2Assets:
     """The files of the Dia2 checkpoint in `folder`, honouring its dia2_assets.json."""
     folder = Path(folder)
-    names: dict[str, str | None] = {**DIA2_DEFAULT_FILES, "mimi": None}
-    names.update(_asset_overrides(folder))
+    overrides = _asset_overrides(folder)
+    names: dict[str, str | None] = {**DIA2_DEFAULT_FILES, "mimi": None, **overrides}
     paths: dict[str, Path | None] = {}
     for key, name in names.items():
         if name is None:
             paths[key] = None
-            continue
-        path = folder / name
-        if not path.is_file():
+        elif key == "tokenizer" and "tokenizer" not in overrides:
+            # The tokenizer is a set of files (see app.tts.tokenizer); the folder must hold enough.
+            if not has_tokenizer(folder):
+                raise UserError(
+                    f"{folder} lacks tokenizer.json (or vocab.json with merges.txt), the "
+                    "checkpoint's tokenizer; copy the tokenizer files there or point at a "
+                    "complete Dia2 checkpoint."
+                )
+            paths[key] = folder
+        elif not (folder / name).is_file():
             raise UserError(
                 f"{folder} lacks {name} (the checkpoint's {key} file); "
                 "copy it there or point at a complete Dia2 checkpoint."
             )
-        paths[key] = path
+        else:
+            paths[key] = folder / name
     return Dia2Assets(folder=folder, **paths)  # type: ignore[arg-type]
 
 
@@ -140,10 +150,16 @@ def resolve_dia2(
     repo = str(source)
     kw = dict(cache_dir=cache_dir, revision=revision, endpoint=endpoint, progress=progress)
     # The optional dia2_assets.json decides which files to fetch, so it comes first.
-    folder = _fetch(repo, [ASSETS_FILE], required=False, **kw)
-    names = {**DIA2_DEFAULT_FILES, **_asset_overrides(folder)}
-    wanted = [name for name in names.values() if name is not None]
-    folder = _fetch(repo, wanted, **kw)
+    folder = _fetch(repo, [ASSETS_FILE], optional=[ASSETS_FILE], **kw)
+    files = dia2_file_names(folder)
+    folder = _fetch(repo, [*files.required, *files.optional], optional=files.optional, **kw)
+    present = [n for n in files.optional if (folder / n).is_file()]
+    if not files.enough_tokenizer(present):
+        where = endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
+        raise UserError(
+            f"{repo} on {where} has no tokenizer (tokenizer.json, or vocab.json with merges.txt); "
+            "check the repository name, or pass a local folder that has one."
+        )
     return read_assets(folder).folder
 
 
@@ -248,11 +264,38 @@ def _is_complete(repo_id: str, snapshot: Path) -> bool:
     return True
 
 
-def dia2_file_names(folder: str | Path) -> list[str]:
-    """The files (paths inside the repository) a Dia2 checkpoint needs, given the folder that
-    holds its dia2_assets.json (if any): config, weights and tokenizer, plus a Mimi file it names."""
-    names = {**DIA2_DEFAULT_FILES, **_asset_overrides(Path(folder))}
-    return [name for name in names.values() if name is not None]
+class Dia2Files(NamedTuple):
+    """The files (paths inside the repository) of a Dia2 checkpoint."""
+
+    required: list[str]  # config, weights, a tokenizer or Mimi file dia2_assets.json names
+    optional: list[str]  # the tokenizer files that may exist (the reference loads them all)
+    tokenizer_named: bool  # dia2_assets.json names the tokenizer file (it is then required)
+
+    def enough_tokenizer(self, present: Iterable[str]) -> bool:
+        """Whether the optional files among `present` make a tokenizer (or one is named)."""
+        names = {Path(n).name for n in self.optional if n in set(present)}
+        return self.tokenizer_named or enough_tokenizer_files(names)
+
+
+def dia2_file_names(folder: str | Path | None) -> Dia2Files:
+    """The files of a Dia2 checkpoint, given the folder that holds its dia2_assets.json (None:
+    the repository has none).
+
+    Every tokenizer file of `TOKENIZER_FILES` in the tokenizer's folder is optional: the reference
+    loads the whole folder, so all that the repository has are fetched, and enough of them must
+    have come.
+    """
+    overrides = _asset_overrides(Path(folder)) if folder is not None else {}
+    names = {**DIA2_DEFAULT_FILES, **overrides}
+    required = [names["config"], names["weights"]]
+    if "tokenizer" in overrides:
+        required.append(names["tokenizer"])
+    if names.get("mimi"):
+        required.append(names["mimi"])  # type: ignore[arg-type]
+    where = str(Path(names["tokenizer"]).parent)  # type: ignore[arg-type]
+    prefix = "" if where == "." else where + "/"
+    optional = [prefix + n for n in TOKENIZER_FILES if prefix + n not in required]
+    return Dia2Files(required, optional, "tokenizer" in overrides)
 
 
 def _asset_overrides(folder: Path) -> dict[str, str | None]:
@@ -304,11 +347,11 @@ def _fetch(
     revision: str | None,
     endpoint: str | None,
     progress: bool,
-    required: bool = True,
+    optional: Iterable[str] = (),
 ) -> Path:
     """Snapshot folder of `repo` holding `files` (None: every file), fetched unless cached.
 
-    With `required` False, files the repository lacks are no error.
+    Files named in `optional` may be missing from the repository without an error.
     """
     offline = is_offline()
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "").rstrip("/") or None
@@ -351,8 +394,9 @@ def _fetch(
             f"downloading {repo} from {where} failed ({_first_line(exc)}); run the same command "
             "again to resume where it stopped."
         ) from exc
-    for name in files if required and files else []:
-        if not (folder / name).is_file():
+    skip = set(optional)
+    for name in files or []:
+        if name not in skip and not (folder / name).is_file():
             if offline:
                 raise UserError(f"{name} of {repo} is not in the model cache: {get_it}.")
             raise UserError(f"{repo} on {where} has no file {name}; check the repository name.")
@@ -367,7 +411,4 @@ def _first_line(exc: BaseException) -> str:
         return "the connection broke off"
     if isinstance(exc, requests.Timeout):
         return "the server stopped answering"
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__
+    return first_line(exc)

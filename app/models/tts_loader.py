@@ -27,7 +27,7 @@ class TtsChoice:
     mimi: str | None = None  # Mimi weights (file, folder or repo id); None: moshi's default repo
     demo: bool = False  # use the locally built tiny random models instead
     device: str = "auto"  # auto, cpu, cuda, cuda:N
-    dtype: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16
+    precision: str = "auto"  # auto, float32, reference, fast (see app/tts/precision.py)
     cuda_graphs: bool = True  # capture each frame in CUDA graphs on the GPU
     progress: bool = True  # show download progress bars
 
@@ -50,16 +50,19 @@ def load_tts(choice: TtsChoice):
     from app.tts.engine import Dia2Engine, resolve_device
 
     device = resolve_device(choice.device)
+    from app.models.hub import read_assets, resolve_dia2, resolve_mimi
+
     if choice.demo:
-        folder = ensure_demo_dia2()
+        assets = read_assets(ensure_demo_dia2())
         mimi_path = ensure_demo_mimi()
     else:
-        from app.models.hub import resolve_dia2, resolve_mimi
-
-        folder = resolve_dia2(choice.model, progress=choice.progress)
-        mimi_path = resolve_mimi(choice.mimi, progress=choice.progress)
-    engine = Dia2Engine.load_folder(folder, device=str(device), dtype=choice.dtype,
-                                    use_cuda_graphs=choice.cuda_graphs)
+        assets = read_assets(resolve_dia2(choice.model, progress=choice.progress))
+        # The user's --mimi first, then a codec file the checkpoint names, then the default.
+        mimi_path = (assets.mimi if choice.mimi is None and assets.mimi is not None
+                     else resolve_mimi(choice.mimi, progress=choice.progress))
+    engine = Dia2Engine.load_files(assets.config, assets.weights, assets.tokenizer,
+                                   device=str(device), precision=choice.precision,
+                                   use_cuda_graphs=choice.cuda_graphs)
     engine.codec = MimiCodec.load(mimi_path, device=device,
                                   num_codebooks=engine.config.data.num_codebooks)
     return engine

@@ -48,7 +48,7 @@ def test_plan_lists_sizes_and_what_is_cached(hub_server, cache_dir):
                          cache_dir=cache_dir)
     got = {(f.repo_id, f.filename): f.size for f in plan.files}
     want = {(REPO, n): len(repos[REPO][n])
-            for n in ("config.json", "model.safetensors", "tokenizer.json")}
+            for n in ("config.json", "model.safetensors", "tokenizer.json", "vocab.json")}
     want[hub.MIMI_REPO, hub.MIMI_FILE] = 50_000
     want.update({(WHISPER, n): len(d) for n, d in repos[WHISPER].items()})
     assert got == want
@@ -61,7 +61,7 @@ def test_plan_lists_sizes_and_what_is_cached(hub_server, cache_dir):
     again = plan_download([REPO, hub.MIMI_REPO], endpoint=hub_server.url, cache_dir=cache_dir)
     cached = {f.filename: f.complete for f in again.files}
     assert cached == {"config.json": False, "model.safetensors": False, "tokenizer.json": False,
-                      hub.MIMI_FILE: True}
+                      "vocab.json": False, hub.MIMI_FILE: True}
     assert again.cached_bytes == 50_000
     assert again.remaining_bytes == again.total_bytes - 50_000
 
@@ -76,7 +76,8 @@ def test_plan_follows_dia2_assets_json(hub_server, cache_dir, monkeypatch):
     sizes = {f.filename: f.size for f in plan.files}
     assert sizes == {"dia2_assets.json": len(files["dia2_assets.json"]),
                      "config.json": len(files["config.json"]), "w/dia2.safetensors": 1234,
-                     "tokenizer.json": len(files["tokenizer.json"])}
+                     "tokenizer.json": len(files["tokenizer.json"]),
+                     "vocab.json": len(files["vocab.json"])}
     assert [f.filename for f in plan.files if f.complete] == ["dia2_assets.json"]
 
 
@@ -159,7 +160,8 @@ def test_cancel_mid_file_then_resume(hub_server, cache_dir):
     paths = Downloader(plan, chunk_bytes=CHUNK).run()
     assert (paths[REPO] / "model.safetensors").read_bytes() == weights
     gets = {r.path.rsplit("/", 1)[-1]: r.range for r in hub_server.requests if r.method == "GET"}
-    assert gets == {"model.safetensors": f"bytes={4 * CHUNK}-", "tokenizer.json": None}
+    assert gets == {"model.safetensors": f"bytes={4 * CHUNK}-", "tokenizer.json": None,
+                    "vocab.json": None}
 
 
 def test_unreachable_server(cache_dir):
@@ -196,7 +198,12 @@ def test_rate_meter_and_formats():
 
 def test_repository_lacking_a_file(hub_server, cache_dir):
     files = dia2_files()
-    del files["tokenizer.json"]
+    del files["tokenizer.json"]  # vocab.json without merges.txt is no tokenizer either
     hub_server.add_repo(REPO, files)
-    with pytest.raises(UserError, match="has no file tokenizer.json"):
+    with pytest.raises(UserError, match="has no tokenizer"):
+        plan_download([REPO], endpoint=hub_server.url, cache_dir=cache_dir)
+    files["tokenizer.json"] = b"{}"
+    del files["model.safetensors"]
+    hub_server.add_repo(REPO, files)
+    with pytest.raises(UserError, match="has no file model.safetensors"):
         plan_download([REPO], endpoint=hub_server.url, cache_dir=cache_dir)

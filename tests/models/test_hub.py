@@ -18,7 +18,11 @@ from app.codec import MimiCodec
 from app.errors import UserError
 from app.models import hub
 from app.models.demo_mimi import save_demo_mimi
+from app.tts import Dia2Engine
+from app.tts.tokenizer import TOKENIZER_FILES
+from tests.conftest import PARITY_FIXTURES
 from tests.models.hf_server import HubServer
+from tests.tts.helpers import load_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "nari-labs/Dia2-1B"
@@ -29,7 +33,7 @@ def dia2_files(weights: bytes = b"\x01" * 200_000) -> dict[str, bytes]:
         "config.json": json.dumps({"data": {}, "model": {}, "runtime": {}}).encode(),
         "model.safetensors": weights,
         "tokenizer.json": b'{"model": "bpe"}',
-        "vocab.json": b"{}",  # present in the published repos, not needed
+        "vocab.json": b"{}",  # a tokenizer file: fetched with the others
         "README.md": b"# Dia2",
     }
 
@@ -59,7 +63,8 @@ def test_fresh_download(hub_server, cache_dir):
     assert folder.name == sha and cache_dir in folder.parents
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         assert (folder / name).read_bytes() == files[name]
-    assert fetched(hub_server) == {"config.json", "model.safetensors", "tokenizer.json"}
+    assert fetched(hub_server) == {"config.json", "model.safetensors", "tokenizer.json",
+                                   "vocab.json"}  # not README.md
     assets = hub.read_assets(folder)
     assert assets.weights == folder / "model.safetensors" and assets.mimi is None
 
@@ -112,7 +117,7 @@ def test_repo_lacking_a_file(hub_server, cache_dir):
     files = dia2_files()
     del files["tokenizer.json"]
     hub_server.add_repo(REPO, files)
-    with pytest.raises(UserError, match="has no file tokenizer.json"):
+    with pytest.raises(UserError, match="has no tokenizer"):
         hub.resolve_dia2(REPO, cache_dir=cache_dir, endpoint=hub_server.url, progress=False)
 
 
@@ -149,6 +154,23 @@ def test_dia2_assets_json_in_a_repo(hub_server, cache_dir):
     assets = hub.read_assets(folder)
     assert assets.weights.read_bytes() == b"renamed weights"
     assert assets.mimi is not None and assets.mimi.read_bytes() == b"codec"
+
+
+def test_download_fetches_every_tokenizer_file(hub_server, cache_dir):
+    """The real-shape layout through the real huggingface_hub client: all six tokenizer files
+    arrive (not the test cases), and the engine tokenizes the public cases as the reference."""
+    files = {p.name: p.read_bytes() for p in PARITY_FIXTURES["dia2-real-shape"].iterdir()}
+    hub_server.add_repo("nari-labs/Dia2-1B", files)
+    folder = hub.resolve_dia2("nari-labs/Dia2-1B", cache_dir=cache_dir,
+                              endpoint=hub_server.url, progress=False)
+    got = {p.name for p in folder.iterdir()}
+    assert got == {"config.json", "model.safetensors", *TOKENIZER_FILES}
+    assets = hub.read_assets(folder)
+    engine = Dia2Engine.load_files(assets.config, assets.weights, assets.tokenizer,
+                                   device="cpu", precision="float32")
+    for case in load_cases(PARITY_FIXTURES["dia2-real-shape"]):
+        ids = [list(e.tokens) for e in engine.parse(case["script"])]
+        assert ids == case["expected"]["script_token_ids"]
 
 
 def write_folder(folder: Path, **extra: bytes) -> Path:
@@ -232,7 +254,8 @@ def test_download_and_cached_models(hub_server, cache_dir):
     models = {m.repo_id: m for m in hub.cached_models(cache_dir=cache_dir)}
     assert set(models) == {REPO, hub.MIMI_REPO}  # default: the Dia2 and Mimi repositories
     files = dia2_files()
-    needed = sum(len(files[n]) for n in ("config.json", "model.safetensors", "tokenizer.json"))
+    needed = sum(len(files[n]) for n in ("config.json", "model.safetensors", "tokenizer.json",
+                                            "vocab.json"))
     assert models[REPO].size_bytes == needed and models[REPO].complete
     assert models[hub.MIMI_REPO].size_bytes == 4000 and models[hub.MIMI_REPO].complete
     whisper = hub.cached_models(["Systran/faster-whisper-tiny"], cache_dir=cache_dir)

@@ -1,4 +1,4 @@
-"""The runtime reproduces the reference Dia2 runtime token for token on the parity fixture."""
+"""The runtime reproduces the reference Dia2 runtime token for token on both parity fixtures."""
 
 from __future__ import annotations
 
@@ -6,31 +6,48 @@ import pytest
 import torch
 
 from app.tts import AudioFrame, Dia2Engine, WordEvent
-from tests.conftest import PARITY
+from tests.conftest import PARITY_FIXTURES
 from tests.tts.helpers import case_options, case_prefix, load_cases
 
-CASES = load_cases(PARITY)
+CASES = [(name, case) for name, folder in PARITY_FIXTURES.items() for case in load_cases(folder)]
+IDS = [f"{name}:{case['name']}" for name, case in CASES]
 
 
 @pytest.fixture(scope="module")
-def engine():
-    return Dia2Engine.load_folder(PARITY, device="cpu", dtype="float32")
+def engines():
+    return {name: Dia2Engine.load_folder(folder, device="cpu", precision="float32")
+            for name, folder in PARITY_FIXTURES.items()}
 
 
-def test_fixture_has_cases():
-    assert {c["name"] for c in CASES} >= {"two-speakers", "single-no-cfg", "prefix-reply"}
+@pytest.mark.parametrize("name", sorted(PARITY_FIXTURES))
+def test_fixture_has_cases(name):
+    cases = load_cases(PARITY_FIXTURES[name])
+    assert {c["name"] for c in cases} >= {"two-speakers", "single-no-cfg", "prefix-reply"}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_script_token_ids(engine, case):
-    ids = [list(e.tokens) for e in engine.parse(case["script"])]
+def test_real_shape_speaker_tags_live_only_in_the_added_tokens():
+    """The layout this fixture exists for: tokenizer.json alone has no [S1]/[S2]."""
+    import json
+
+    folder = PARITY_FIXTURES["dia2-real-shape"]
+    listed = json.loads((folder / "tokenizer.json").read_text())
+    contents = {t["content"] for t in listed["added_tokens"]} | set(listed["model"]["vocab"])
+    assert "[S1]" not in contents and "[S2]" not in contents
+    added = json.loads((folder / "added_tokens.json").read_text())
+    assert set(added) == {"[S1]", "[S2]"}
+
+
+@pytest.mark.parametrize(("name", "case"), CASES, ids=IDS)
+def test_script_token_ids(engines, name, case):
+    ids = [list(e.tokens) for e in engines[name].parse(case["script"])]
     assert ids == case["expected"]["script_token_ids"]
 
 
 @pytest.mark.parametrize("prefill", ["batched", "stepwise"])
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_generate_matches_reference(engine, case, prefill):
-    result = engine.generate(case["script"], case_options(case), case_prefix(case), prefill=prefill)
+@pytest.mark.parametrize(("name", "case"), CASES, ids=IDS)
+def test_generate_matches_reference(engines, name, case, prefill):
+    result = engines[name].generate(case["script"], case_options(case), case_prefix(case),
+                                    prefill=prefill)
     expected = torch.tensor(case["expected"]["audio_tokens"])
     assert result.audio_tokens.shape == expected.shape
     assert torch.equal(result.audio_tokens, expected)
@@ -38,9 +55,9 @@ def test_generate_matches_reference(engine, case, prefill):
     assert got == [(w, t) for w, t in case["expected"]["timestamps"]]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_stream_word_by_word_matches_reference(engine, case):
-    stream = engine.stream(case_options(case), case_prefix(case))
+@pytest.mark.parametrize(("name", "case"), CASES, ids=IDS)
+def test_stream_word_by_word_matches_reference(engines, name, case):
+    stream = engines[name].stream(case_options(case), case_prefix(case))
     for word in case["script"].split(" "):
         stream.push_text(word + " ")
     stream.finish()
