@@ -42,7 +42,9 @@ APP_NAME = "dia2-voicechat"  # the same as app.conversation.character.APP_NAME (
 FILE_NAME = "settings.toml"
 
 DEVICES = ("auto", "cpu", "cuda")  # where the models run ("cuda:N" is accepted too)
-DTYPES = ("auto", "float32", "bfloat16")  # Dia2's precision
+# Dia2's precision: the names of app/tts/precision.py (not imported here: that module needs torch)
+PRECISIONS = ("auto", "float32", "reference", "fast")
+_OLD_PRECISIONS = {"bfloat16": "fast"}  # values of the former `dtype` setting
 THEMES = ("system", "light", "dark")  # the window's colours
 BRAINS = ("character", "demo", "openai", "transformers", "typed")  # reply sources a user can pick
 
@@ -61,7 +63,7 @@ class AppSettings:
     model: str = "nari-labs/Dia2-2B"  # Dia2 checkpoint: Hub repo id or a local folder
     mimi: str | None = None  # Mimi codec weights (repo id, folder or file); None: the default
     device: str = "auto"  # where Dia2 and Mimi run: auto, cpu, cuda (or cuda:N)
-    dtype: str = "auto"  # Dia2's precision: auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16
+    precision: str = "auto"  # Dia2's numbers: auto, float32, reference, fast (app/tts/precision.py)
     asr_model: str | None = None  # Whisper size name, repo id or folder; None: the device's default
     brain: str = "character"  # reply source: character (its own), demo, openai, transformers, typed
     llm_url: str | None = None  # OpenAI-compatible server root incl. /v1; None: local Ollama
@@ -118,8 +120,8 @@ def _range_problem(key: str, value: Any) -> str | None:
         return "must lie between 0 and 1"
     if key == "device" and value not in DEVICES and not value.startswith("cuda:"):
         return f"must be one of {', '.join(DEVICES)} (or cuda:N)"
-    if key == "dtype" and value not in DTYPES:
-        return f"must be one of {', '.join(DTYPES)}"
+    if key == "precision" and value not in PRECISIONS:
+        return f"must be one of {', '.join(PRECISIONS)}"
     if key == "theme" and value not in THEMES:
         return f"must be one of {', '.join(THEMES)}"
     if key == "brain" and value not in BRAINS:
@@ -156,6 +158,10 @@ def check_value(key: str, value: Any) -> tuple[Any, str | None]:
 def settings_from_mapping(data: dict[str, Any], where: str = "settings") -> AppSettings:
     """Settings from parsed TOML: unknown keys and bad values are logged and left at defaults."""
     values: dict[str, Any] = {}
+    data = dict(data)
+    if "dtype" in data and "precision" not in data:  # the setting's former name
+        old = data.pop("dtype")
+        data["precision"] = _OLD_PRECISIONS.get(old, old)
     for key, raw in data.items():
         if key not in _TYPES:
             log.warning("%s: unknown setting %r ignored", where, key)
@@ -243,7 +249,7 @@ def to_session_options(settings: AppSettings):
         model=settings.model,
         mimi=settings.mimi,
         device=settings.device,
-        dtype=settings.dtype,
+        precision=settings.precision,
         asr_model=settings.asr_model,
         brain=settings.brain,
         llm_url=settings.llm_url,

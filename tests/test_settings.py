@@ -38,7 +38,7 @@ def _everything_changed() -> AppSettings:
         model="/models/dia2 folder",
         mimi="kyutai/mimi",
         device="cuda:1",
-        dtype="bfloat16",
+        precision="fast",
         asr_model="tiny.en",
         brain="openai",
         llm_url="http://127.0.0.1:8080/v1",
@@ -120,7 +120,7 @@ def test_unknown_keys_are_ignored_with_a_warning(config_dir, caplog):
         ("top_k = true", "top_k"),
         ("top_k = 0", "top_k"),
         ('theme = "purple"', "theme"),
-        ('dtype = "float16"', "dtype"),
+        ('precision = "float16"', "precision"),
         ('device = "tpu"', "device"),
         ("input_device = 3", "input_device"),
         ("cfg_scale = nan", "cfg_scale"),
@@ -188,8 +188,8 @@ def test_session_options_and_voice_overrides():
 
     s = _everything_changed()
     opts = to_session_options(s)
-    assert (opts.demo, opts.model, opts.mimi, opts.device, opts.dtype) == (
-        True, "/models/dia2 folder", "kyutai/mimi", "cuda:1", "bfloat16")
+    assert (opts.demo, opts.model, opts.mimi, opts.device, opts.precision) == (
+        True, "/models/dia2 folder", "kyutai/mimi", "cuda:1", "fast")
     assert (opts.asr_model, opts.brain, opts.llm_url, opts.llm_model) == (
         "tiny.en", "openai", "http://127.0.0.1:8080/v1", "llama3.2:latest")
     ava = Character("Ava", dia2=Dia2Settings(cfg_scale=2.0, text_temperature=0.6, seed=3))
@@ -198,3 +198,11 @@ def test_session_options_and_voice_overrides():
     assert changed.dia2 == Dia2Settings(cfg_scale=3.5, text_temperature=0.6,
                                         audio_temperature=0.1 + 0.2, top_k=40, seed=3)
     assert changed.name == "Ava"
+
+
+def test_the_former_dtype_setting_becomes_precision(config_dir):
+    config_dir.mkdir()
+    (config_dir / "settings.toml").write_text('dtype = "bfloat16"\n')
+    assert load_settings().precision == "fast"
+    (config_dir / "settings.toml").write_text('dtype = "float32"\nprecision = "reference"\n')
+    assert load_settings().precision == "reference"  # the new key wins

@@ -21,6 +21,7 @@ from app.tts.config import parse_config
 from app.tts.engine import Dia2Engine
 from app.tts.model import Dia2Model
 from app.tts.options import GenerationOptions
+from app.tts.precision import Precision, set_matmul_precision
 from app.tts.prefix import PrefixTurn, Word
 from app.tts.tokenizer import Dia2Tokenizer
 
@@ -52,7 +53,7 @@ class TtsBench:
 
     name: str  # which model and mode
     device: str  # cpu / cuda device name
-    dtype: str  # parameter dtype
+    precision: str  # float32, reference or fast (app/tts/precision.py)
     frames: int  # frames timed
     ms_per_frame: float  # median over the timed frames, all work of a frame
     frames_per_s: float  # 1000 / ms_per_frame
@@ -70,14 +71,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def random_engine(raw: dict, device: torch.device, dtype: torch.dtype, tokenizer: Dia2Tokenizer,
+def random_engine(raw: dict, device: torch.device, precision: Precision, tokenizer: Dia2Tokenizer,
                   cuda_graphs: bool) -> Dia2Engine:
     cfg = parse_config(raw)
-    model = Dia2Model.empty(cfg, device, dtype)
+    model = Dia2Model.empty(cfg, device, precision)
     with torch.no_grad():
         for p in model.parameters():
             p.normal_(0, 0.02)
-    return Dia2Engine(cfg, model, tokenizer, device, dtype, use_graphs=cuda_graphs, source="random")
+    set_matmul_precision(precision)
+    return Dia2Engine(cfg, model, tokenizer, device, precision, use_graphs=cuda_graphs,
+                      source="random")
 
 
 def time_frames(engine: Dia2Engine, frames: int, warmup: int = 5) -> tuple[list[float], list[float]]:
@@ -163,7 +166,7 @@ def bench_engine(name: str, engine: Dia2Engine, frames: int, prefixes: tuple[flo
     return TtsBench(
         name=name,
         device=torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
-        dtype=str(engine.dtype).replace("torch.", ""),
+        precision=engine.precision.name,
         frames=len(total),
         ms_per_frame=round(ms, 3),
         frames_per_s=round(1000 / ms, 2),

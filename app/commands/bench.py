@@ -23,6 +23,10 @@ def register(sub) -> None:
     p.add_argument("--window", action="store_true",
                    help="instead: the window's worst event-loop delay during a spoken demo reply "
                    "(needs sound devices)")
+    p.add_argument("--gpu-check", action="store_true",
+                   help="instead: the one-shot GPU check (graphs vs eager, bfloat16 modes vs "
+                   "float32, published shapes' speed, recognition on CUDA); needs an NVIDIA GPU; "
+                   "see docs/gpu-check.md")
     p.add_argument("--input", help="--window: microphone (name or index)")
     p.add_argument("--output", help="--window: speaker (name or index)")
     p.set_defaults(func=run)
@@ -33,11 +37,14 @@ def run(args: argparse.Namespace) -> int:
 
     from app.bench.tts import as_dict, bench_engine, full_size_config, random_engine
     from app.models.tts_loader import TtsChoice, load_tts
+    from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.window:
         return _window(args)
+    if args.gpu_check:
+        return _gpu_check(args)
     prefixes = tuple(float(s) for s in args.prefixes.split(",") if s)
     results = []
     demo = load_tts(TtsChoice(demo=True, device="cpu"))
@@ -46,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
     if torch.cuda.is_available():
         dev = torch.device("cuda")
         for size in [s for s in args.sizes.split(",") if s]:
-            for dtype, graphs in ((torch.bfloat16, True), (torch.bfloat16, False), (torch.float32, True)):
+            for prec, graphs in ((REFERENCE_BF16, True), (FAST_BF16, True), (FAST_BF16, False),
+                                 (FLOAT32, True)):
                 torch.cuda.reset_peak_memory_stats()
-                eng = random_engine(full_size_config(size), dev, dtype, demo.tokenizer, graphs)
-                name = f"Dia2-{size.upper()} shape, random weights, {str(dtype)[6:]}, {'CUDA graphs' if graphs else 'eager'}"
+                eng = random_engine(full_size_config(size), dev, prec, demo.tokenizer, graphs)
+                name = f"Dia2-{size.upper()} shape, random weights, {prec.name}, {'CUDA graphs' if graphs else 'eager'}"
                 results.append(bench_engine(name, eng, args.frames, prefixes))
                 _print(results[-1])
                 del eng
@@ -59,6 +67,33 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps([as_dict(r) for r in results], indent=1))
     return 0
+
+
+def _gpu_check(args: argparse.Namespace) -> int:
+    import torch
+
+    from app.bench.gpu_check import run_gpu_check
+
+    if not torch.cuda.is_available():
+        why = ("this torch build has no CUDA" if torch.version.cuda is None
+               else f"torch (CUDA {torch.version.cuda}) sees no usable NVIDIA GPU")
+        print(f"bench --gpu-check needs an NVIDIA GPU with CUDA: {why}. "
+              "`uv run main.py doctor` says more.", file=sys.stderr)
+        return 2
+    out = Path(args.json) if args.json else None
+
+    def report(name: str, value: dict) -> None:
+        state = "ok" if value["ok"] else f"FAILED: {value['error']}"
+        print(f"{name}: {state} ({value['seconds']} s)", flush=True)
+        if value["ok"]:
+            print(json.dumps(value["result"], indent=1), flush=True)
+
+    result = run_gpu_check(on_part=report)
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1))
+        print(f"written to {out}")
+    failed = [k for k, v in result.items() if isinstance(v, dict) and v.get("ok") is False]
+    return 1 if failed else 0
 
 
 def _window(args: argparse.Namespace) -> int:
@@ -75,7 +110,7 @@ def _window(args: argparse.Namespace) -> int:
 
 
 def _print(b) -> None:
-    print(f"\n{b.name}\n  device {b.device}, {b.dtype}")
+    print(f"\n{b.name}\n  device {b.device}, precision {b.precision}")
     print(f"  {b.ms_per_frame:.2f} ms/frame = {b.frames_per_s:.1f} frames/s = {b.realtime_factor:.2f}x real time "
           f"(decoder {b.decoder_ms:.2f} ms, depformer {b.depformer_ms:.2f} ms, codec {b.codec_ms} ms)")
     print(f"  time to first audio {b.first_audio_ms} ms; prefill {b.prefill_ms} ms; peak memory {b.peak_memory_mb:.0f} MB")

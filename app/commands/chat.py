@@ -94,7 +94,7 @@ def _options(args):
     from app.conversation.session import SessionOptions
 
     return SessionOptions(demo=args.demo, model=args.model, mimi=args.mimi, device=args.device,
-                          dtype=args.dtype, cuda_graphs=not args.no_cuda_graphs,
+                          precision=args.precision, cuda_graphs=not args.no_cuda_graphs,
                           asr_model=args.asr_model, brain=args.brain, script=args.script,
                           llm_url=args.llm_url, llm_model=args.llm_model)
 

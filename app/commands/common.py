@@ -21,14 +21,18 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--demo", action="store_true",
                    help="use tiny random models built locally (no download; speaks noise)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    g.add_argument("--dtype", default="auto",
-                   help="auto (bfloat16 on CUDA, float32 on CPU), float32 or bfloat16")
+    g.add_argument("--precision", "--dtype", dest="precision", default="auto",
+                   choices=("auto", "float32", "reference", "fast", "bfloat16"),
+                   help="Dia2's numbers: reference (the published runtime's bfloat16 mode: "
+                        "float32 weights, bfloat16 activations), fast (bfloat16 weights: half the "
+                        "memory, may differ from the reference more often) or float32; auto: "
+                        "reference on CUDA, float32 on the CPU")
     g.add_argument("--no-cuda-graphs", action="store_true", help="run each frame eagerly on CUDA")
 
 
 def tts_choice(args: argparse.Namespace) -> TtsChoice:
     return TtsChoice(model=args.model, mimi=args.mimi, demo=args.demo, device=args.device,
-                     dtype=args.dtype, cuda_graphs=not args.no_cuda_graphs)
+                     precision=args.precision, cuda_graphs=not args.no_cuda_graphs)
 
 
 def add_generation_args(p: argparse.ArgumentParser) -> None:

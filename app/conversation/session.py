@@ -28,7 +28,7 @@ class SessionOptions:
     model: str = "nari-labs/Dia2-2B"  # Dia2 checkpoint (repo id or folder)
     mimi: str | None = None  # Mimi weights; None: the default
     device: str = "auto"  # where Dia2 and Mimi run
-    dtype: str = "auto"  # Dia2's dtype
+    precision: str = "auto"  # Dia2's precision (app/tts/precision.py)
     cuda_graphs: bool = True  # capture Dia2's frame step in CUDA graphs on the GPU
     asr_model: str | None = None  # Whisper size / folder; None: the default for the device
     brain: str = "character"  # "character", "demo", "script", "openai", "transformers", "typed"
@@ -43,7 +43,7 @@ def open_models(opts: SessionOptions):
     from app.models.tts_loader import TtsChoice, load_tts
 
     engine = load_tts(TtsChoice(model=opts.model, mimi=opts.mimi, demo=opts.demo,
-                                device=opts.device, dtype=opts.dtype, cuda_graphs=opts.cuda_graphs))
+                                device=opts.device, precision=opts.precision, cuda_graphs=opts.cuda_graphs))
     if opts.demo and opts.asr_model is None:
         from app.asr.demo import demo_asr_config
         from app.models.demo_dia2 import demo_cache_root

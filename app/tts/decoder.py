@@ -11,7 +11,7 @@ from torch import nn
 
 from app.tts.cache import KVCache
 from app.tts.config import Dia2Config
-from app.tts.layers import GatedMlp, RMSNorm, Rotary, TextEmbedding, attend, cache_mask
+from app.tts.layers import GatedMlp, Linear, RMSNorm, Rotary, TextEmbedding, attend, cache_mask
 
 
 class DecoderAttention(nn.Module):
@@ -20,10 +20,10 @@ class DecoderAttention(nn.Module):
     def __init__(self, dim: int, heads: int, kv_heads: int, head_dim: int, eps: float) -> None:
         super().__init__()
         self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
-        self.q_proj = nn.Linear(dim, heads * head_dim, bias=False)
-        self.k_proj = nn.Linear(dim, kv_heads * head_dim, bias=False)
-        self.v_proj = nn.Linear(dim, kv_heads * head_dim, bias=False)
-        self.o_proj = nn.Linear(heads * head_dim, dim, bias=False)
+        self.q_proj = Linear(dim, heads * head_dim)
+        self.k_proj = Linear(dim, kv_heads * head_dim)
+        self.v_proj = Linear(dim, kv_heads * head_dim)
+        self.o_proj = Linear(heads * head_dim, dim)
         self.q_norm = RMSNorm(head_dim, eps)
         self.k_norm = RMSNorm(head_dim, eps)
 
@@ -67,8 +67,9 @@ class Decoder(nn.Module):
         )
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(d.n_layer))
         self.norm = RMSNorm(d.n_embd, cfg.norm_eps)
-        self.action_head = nn.Linear(d.n_embd, data.action_vocab_size, bias=False)
-        self.cb0_head = nn.Linear(d.n_embd, data.audio_vocab_size, bias=False)
+        self.action_head = Linear(d.n_embd, data.action_vocab_size)
+        self.cb0_head = Linear(d.n_embd, data.audio_vocab_size)
+        self.compute_dtype = torch.float32  # activations' dtype (set by Dia2Model.empty)
         self.register_buffer("_table_offsets", torch.empty(k, dtype=torch.long), persistent=False)
         self.init_buffers()
 
@@ -86,11 +87,19 @@ class Decoder(nn.Module):
         return out
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens: long [B, T, 2 + K] -> [B, T, n_embd]."""
-        text = self.text_embed(tokens[..., 0], tokens[..., 1])
+        """tokens: long [B, T, 2 + K] -> [B, T, n_embd] in the activations' dtype.
+
+        The text embedding comes first and each codebook's embedding is added to it in turn,
+        rounding to the activations' dtype after every addition, as the reference does.
+        """
+        x = self.text_embed(tokens[..., 0], tokens[..., 1])
         flat = self.audio_embed_table.view(-1, self.audio_embed_table.shape[-1])
         audio = flat[tokens[..., 2:] + self._table_offsets]  # [B, T, K, n_embd]
-        return text + audio.sum(dim=-2)
+        for k in range(audio.shape[-2]):
+            x = x + audio[..., k, :]
+            if x.dtype != self.compute_dtype:
+                x = x.to(self.compute_dtype)
+        return x
 
     def forward(
         self,
@@ -107,7 +116,7 @@ class Decoder(nn.Module):
         action logits [B, T, A] and codebook-0 logits [B, T, V].
         """
         cache.length.add_(tokens.shape[1])
-        mask = cache_mask(cache.length, cache.capacity, write_index, self.audio_embed_table.dtype)
+        mask = cache_mask(cache.length, cache.capacity, write_index, self.compute_dtype)
         x = self.embed(tokens)
         for i, layer in enumerate(self.layers):
             x = layer(x, rotary, pos, cache.keys[i], cache.values[i], write_index, mask)

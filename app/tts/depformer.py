@@ -12,7 +12,7 @@ from torch import nn
 
 from app.tts.cache import KVCache
 from app.tts.config import Dia2Config
-from app.tts.layers import GatedMlp, RMSNorm, Rotary, TextEmbedding, attend, cache_mask
+from app.tts.layers import GatedMlp, Linear, RMSNorm, Rotary, TextEmbedding, attend, cache_mask
 
 
 class ScheduledAttention(nn.Module):
@@ -24,10 +24,10 @@ class ScheduledAttention(nn.Module):
         self.heads, self.head_dim = d.heads, d.head_dim
         self.schedule = cfg.weights_schedule
         self.in_proj = nn.ModuleDict(
-            {str(g): nn.Linear(d.n_embd, 3 * d.heads * d.head_dim, bias=False) for g in cfg.weight_groups}
+            {str(g): Linear(d.n_embd, 3 * d.heads * d.head_dim) for g in cfg.weight_groups}
         )
         self.out_proj = nn.ModuleDict(
-            {str(g): nn.Linear(d.heads * d.head_dim, d.n_embd, bias=False) for g in cfg.weight_groups}
+            {str(g): Linear(d.heads * d.head_dim, d.n_embd) for g in cfg.weight_groups}
         )
         self.q_norm = RMSNorm(d.head_dim, cfg.norm_eps)
         self.k_norm = RMSNorm(d.head_dim, cfg.norm_eps)
@@ -74,13 +74,11 @@ class Depformer(nn.Module):
             else None
         )
         self.depformer_in = nn.ModuleDict(
-            {str(g): nn.Linear(cfg.decoder.n_embd, d.n_embd, bias=False) for g in cfg.weight_groups}
+            {str(g): Linear(cfg.decoder.n_embd, d.n_embd) for g in cfg.weight_groups}
         )
         self.layers = nn.ModuleList(DepformerLayer(cfg) for _ in range(d.n_layer))
         self.norm = RMSNorm(d.n_embd, cfg.norm_eps)
-        self.logits = nn.ModuleList(
-            nn.Linear(d.n_embd, data.audio_vocab_size, bias=False) for _ in range(stages)
-        )
+        self.logits = nn.ModuleList(Linear(d.n_embd, data.audio_vocab_size) for _ in range(stages))
         # PAD and BOS can never be sampled: only the entries below both are kept.
         self.vocab_limit = min(data.audio_pad_token_id, data.audio_bos_token_id)
         self.register_buffer("_stage_index", torch.empty(max(stages, 1), dtype=torch.long), persistent=False)
@@ -120,7 +118,7 @@ class Depformer(nn.Module):
         text: (main, second) long [B] each, used at stage 0 when the checkpoint embeds text.
         Returns logits [B, vocab_limit]."""
         group = str(self.cfg.weights_schedule[stage])
-        token = self.audio_embeds[stage](prev_token)
+        token = self.audio_embeds[stage](prev_token).to(hidden.dtype)  # activations' dtype
         if stage == 0 and self.text_embed is not None and text is not None:
             token = token + self.text_embed(text[0], text[1])
         x = self.depformer_in[group](hidden) + token

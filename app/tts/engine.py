@@ -1,6 +1,6 @@
 """The public facade of the Dia2 runtime.
 
-    engine = Dia2Engine.load("nari-labs/Dia2-2B")             # or a local folder
+    engine = Dia2Engine.load_folder("path/to/Dia2-2B")        # app.models.tts_loader downloads
     result = engine.generate("[S1] Hello!", GenerationOptions(seed=1))
     result.audio_tokens  # long [K, frames]; result.waveform float32 [frames * 1920]
 """
@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.errors import UserError
+from app.errors import UserError, first_line
 from app.tts.config import Dia2Config, load_config
 from app.tts.generator import FLUSH_PADDING, Generation
 from app.tts.layers import Rotary
 from app.tts.model import Dia2Model
 from app.tts.options import GenerationOptions
+from app.tts.precision import Precision, resolve_precision, set_matmul_precision
 from app.tts.prefix import PrefixPlan, PrefixTurn, build_plan
 from app.tts.script import FRAME_RATE, ScriptParser, parse_script
 from app.tts.state_machine import Entry
@@ -61,29 +62,20 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """'auto': bfloat16 on CUDA, float32 on the CPU (the reference-exact mode)."""
-    if dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
-    if dtype not in table:
-        raise UserError(f"unknown dtype {dtype!r}; use float32 or bfloat16")
-    return table[dtype]
-
-
 class Dia2Engine:
     """A loaded checkpoint (and optionally its codec), ready to generate."""
 
     def __init__(self, config: Dia2Config, model: Dia2Model, tokenizer: Dia2Tokenizer,
-                 device: torch.device, dtype: torch.dtype, codec=None, use_graphs: bool = False,
+                 device: torch.device, precision: Precision, codec=None, use_graphs: bool = False,
                  source: str = "") -> None:
         self.config = config
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
-        self.dtype = dtype
+        self.precision = precision
         self.codec = codec
         self.use_graphs = use_graphs and device.type == "cuda"
+        self.graph_failure: str | None = None  # why capturing failed, once it has
         self.source = source
         self.rotary = Rotary(config.decoder.head_dim, config.rope_min_timescale,
                              config.rope_max_timescale, config.max_context_steps, device)
@@ -96,42 +88,49 @@ class Dia2Engine:
 
     # -- loading -------------------------------------------------------------------------
     @classmethod
-    def load_folder(cls, folder: str | Path, *, device: str = "auto", dtype: str = "auto",
+    def load_folder(cls, folder: str | Path, *, device: str = "auto", precision: str = "auto",
                     codec=None, use_cuda_graphs: bool = True) -> Dia2Engine:
-        """Load `config.json`, `model.safetensors` and `tokenizer.json` from a folder."""
+        """Load a checkpoint folder with the default file names (config.json,
+        model.safetensors and the tokenizer files)."""
         folder = Path(folder)
         if not folder.is_dir():
             raise UserError(f"{folder} is not a folder holding a Dia2 checkpoint")
+        return cls.load_files(folder / "config.json", folder / "model.safetensors", folder,
+                              device=device, precision=precision, codec=codec,
+                              use_cuda_graphs=use_cuda_graphs)
+
+    @classmethod
+    def load_files(cls, config_path: Path, weights_path: Path, tokenizer_path: Path, *,
+                   device: str = "auto", precision: str = "auto", codec=None,
+                   use_cuda_graphs: bool = True) -> Dia2Engine:
+        """Load a checkpoint from its files. `tokenizer_path`: the folder holding the tokenizer
+        files (or one tokenizer file); see app/tts/tokenizer.py."""
         dev = resolve_device(device)
-        dt = resolve_dtype(dtype, dev)
-        config = load_config(folder / "config.json")
-        tokenizer_path = folder / "tokenizer.json"
-        if not tokenizer_path.is_file():
-            raise UserError(f"{folder} has no tokenizer.json; the checkpoint is incomplete")
+        prec = resolve_precision(precision, dev)
+        config = load_config(config_path)
         tokenizer = Dia2Tokenizer.load(tokenizer_path, new_word_id=config.data.text_new_word_token_id)
         if tokenizer.vocab_size > config.data.text_vocab_size:
             raise UserError(
-                f"tokenizer.json has {tokenizer.vocab_size} tokens but the model embeds only "
-                f"{config.data.text_vocab_size}; the tokenizer is from another checkpoint"
+                f"the tokenizer in {tokenizer_path} has {tokenizer.vocab_size} tokens but the model "
+                f"embeds only {config.data.text_vocab_size}; the tokenizer is from another checkpoint"
             )
+        tokenizer.limit = config.data.text_vocab_size
         t0 = time.perf_counter()
-        model = Dia2Model.empty(config, dev, dt)
-        load_weights(model, folder / "model.safetensors")
-        log.info("loaded %s in %.2f s on %s (%s)", folder, time.perf_counter() - t0, dev, dt)
-        return cls(config, model, tokenizer, dev, dt, codec=codec, use_graphs=use_cuda_graphs,
-                   source=str(folder))
+        model = Dia2Model.empty(config, dev, prec)
+        load_weights(model, weights_path)
+        set_matmul_precision(prec)
+        log.info("loaded %s in %.2f s on %s (precision %s)", weights_path.parent,
+                 time.perf_counter() - t0, dev, prec.name)
+        return cls(config, model, tokenizer, dev, prec, codec=codec, use_graphs=use_cuda_graphs,
+                   source=str(weights_path.parent))
 
-    @classmethod
-    def load(cls, source: str, *, device: str = "auto", dtype: str = "auto", codec=None,
-             use_cuda_graphs: bool = True, progress: bool = True) -> Dia2Engine:
-        """Load from a local folder or a Hugging Face repo id (downloaded once, then cached)."""
-        path = Path(source).expanduser()
-        if not path.is_dir():
-            from app.models.hub import resolve_dia2  # only when a download may be needed
-
-            path = resolve_dia2(source, progress=progress)
-        return cls.load_folder(path, device=device, dtype=dtype, codec=codec,
-                               use_cuda_graphs=use_cuda_graphs)
+    def graphs_failed(self, exc: BaseException) -> None:
+        """A frame could not be captured in a CUDA graph: warn once, run eagerly from now on."""
+        if self.use_graphs:
+            log.warning("CUDA graph capture failed (%s); Dia2 runs its frames eagerly from now on "
+                        "(slower; --no-cuda-graphs skips the attempt)", first_line(exc))
+        self.use_graphs = False
+        self.graph_failure = first_line(exc)
 
     # -- pieces --------------------------------------------------------------------------
     def parse(self, script: str) -> list[Entry]:

@@ -8,11 +8,15 @@ A frame is two halves with one host sync between them (reading the sampled text 
    sampled), and store the K codes at delayed position t + 1.
 
 All inputs live in preallocated device tensors (`FrameBuffers`), so each half can be replayed as a
-CUDA graph with no allocation and no host sync.
+CUDA graph with no allocation and no host sync. If capturing fails (a driver, a GPU or a torch
+build that cannot capture these kernels), the runner restores what the attempt touched, runs the
+frame eagerly from then on and reports the failure once through `on_fallback`.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +27,8 @@ from app.tts.layers import Rotary
 from app.tts.model import Dia2Model
 from app.tts.options import GenerationOptions
 from app.tts.sampling import guide, mask_tokens, sample
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,7 +53,8 @@ class FrameRunner:
 
     def __init__(self, model: Dia2Model, cfg: Dia2Config, options: GenerationOptions, rotary: Rotary,
                  dep_rotary: Rotary | None, decoder_cache: KVCache, depformer_cache: KVCache,
-                 buffers: FrameBuffers, delays: torch.Tensor, use_graphs: bool) -> None:
+                 buffers: FrameBuffers, delays: torch.Tensor, use_graphs: bool,
+                 on_fallback: Callable[[BaseException], None] | None = None) -> None:
         self.model, self.cfg, self.opt = model, cfg, options
         self.rotary, self.dep_rotary = rotary, dep_rotary
         self.dec_cache, self.dep_cache = decoder_cache, depformer_cache
@@ -58,6 +65,7 @@ class FrameRunner:
         self._cb0_masked = (data.audio_pad_token_id, data.audio_bos_token_id)
         self._graphs: dict[str, torch.cuda.CUDAGraph] = {}
         self.use_graphs = use_graphs
+        self.on_fallback = on_fallback  # told once when capturing fails
 
     # -- the two halves, written once and either run or captured -------------------------
     def _decode(self) -> None:
@@ -105,26 +113,43 @@ class FrameRunner:
             return
         graph = self._graphs.get(name)
         if graph is None:
-            graph = self._capture(fn)
+            try:
+                graph = self._capture(fn)
+            except Exception as exc:  # noqa: BLE001 - any capture failure: run eagerly instead
+                self._fall_back(exc)
+                fn()
+                return
             self._graphs[name] = graph
         graph.replay()
+
+    def _fall_back(self, exc: BaseException) -> None:
+        self.use_graphs = False
+        self._graphs.clear()
+        if self.on_fallback is not None:
+            self.on_fallback(exc)
 
     def _capture(self, fn) -> torch.cuda.CUDAGraph:
         # Both halves only read and write the preallocated buffers and caches, so a capture is
         # equivalent to running them. Capture runs the work once more, so state that the work
-        # mutates (the cache length, the audio column) is saved and restored around a warm-up.
+        # mutates (the cache length, the audio column) is saved, and restored after the warm-up,
+        # after the capture, and whatever happens in between.
         saved = (self.dec_cache.length.clone(), self.buf.audio.clone())
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            fn()  # warm-up on a side stream, as graph capture requires
-        torch.cuda.current_stream().wait_stream(stream)
-        self.dec_cache.length.copy_(saved[0])
-        self.buf.audio.copy_(saved[1])
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            fn()
-        # Capturing does not execute the work; the caller's replay does.
-        self.dec_cache.length.copy_(saved[0])
-        self.buf.audio.copy_(saved[1])
+
+        def restore() -> None:
+            self.dec_cache.length.copy_(saved[0])
+            self.buf.audio.copy_(saved[1])
+
+        try:
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                fn()  # warm-up on a side stream, as graph capture requires
+            torch.cuda.current_stream().wait_stream(stream)
+            restore()
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                fn()
+        finally:
+            # Capturing does not execute the work; the caller's replay (or eager run) does.
+            restore()
         return graph

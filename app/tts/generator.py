@@ -42,7 +42,8 @@ class Generation:
         self.opt = options
         cfg = runtime.config
         data = cfg.data
-        device, dtype = runtime.device, runtime.dtype
+        device, precision = runtime.device, runtime.precision
+        dtype = precision.compute  # activations and caches
         self.k = data.num_codebooks
         self.max_delay = data.max_delay
         self.rows = 2 if options.guidance else 1
@@ -80,7 +81,8 @@ class Generation:
             noise=torch.zeros(1 + self.k, device=device),
             action=torch.zeros(1, dtype=torch.long, device=device),
             hidden=torch.zeros(self.rows, n_embd, device=device, dtype=dtype),
-            cb0_logits=torch.zeros(self.rows, data.audio_vocab_size, device=device, dtype=dtype),
+            cb0_logits=torch.zeros(self.rows, data.audio_vocab_size, device=device,
+                                   dtype=precision.logits),
             codes=torch.zeros(self.k, dtype=torch.long, device=device),
         )
         d = cfg.decoder
@@ -91,7 +93,8 @@ class Generation:
                                      p.head_dim, device=device, dtype=dtype)
         self.runner = FrameRunner(runtime.model, cfg, options, runtime.rotary, runtime.dep_rotary,
                                   self.dec_cache, dep_cache, self.buf, delays,
-                                  use_graphs=runtime.use_graphs)
+                                  use_graphs=runtime.use_graphs,
+                                  on_fallback=runtime.graphs_failed)
         seed = options.seed if options.seed is not None else int(torch.seed() % (2**63))
         self.rng = torch.Generator(device=device).manual_seed(seed)
         self.seed = seed

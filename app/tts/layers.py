@@ -3,6 +3,11 @@ two-stream text embedding, and attention over a preallocated cache.
 
 All linear layers have no bias. Shapes: B = batch rows (2 with guidance), H = query heads,
 KV = key/value heads, D = head width, S = cache capacity.
+
+Precision (app/tts/precision.py): a `Linear` multiplies in its weights' dtype and hands back its
+input's dtype, so float32 weights under bfloat16 activations give the reference runtime's
+"float32 products, bfloat16 storage"; the heads hand back the logits' dtype instead. Where weights
+and activations share a dtype, every cast is a no-op.
 """
 
 from __future__ import annotations
@@ -20,6 +25,21 @@ def _activation(name: str):
     if name == "relu":
         return F.relu
     return None  # "linear": identity
+
+
+class Linear(nn.Linear):
+    """A bias-free linear layer computing in its weights' dtype.
+
+    Output dtype: `out_dtype` when set (the heads' logits), else the input's.
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__(in_features, out_features, bias=False)
+        self.out_dtype: torch.dtype | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.linear(x.to(self.weight.dtype), self.weight)
+        return y.to(self.out_dtype or x.dtype)
 
 
 class RMSNorm(nn.Module):
@@ -80,8 +100,8 @@ class GatedMlp(nn.Module):
     def __init__(self, dim: int, hidden: int, activations: tuple[str, str]) -> None:
         super().__init__()
         self.hidden = hidden
-        self.wi = nn.Linear(dim, 2 * hidden, bias=False)
-        self.wo = nn.Linear(hidden, dim, bias=False)
+        self.wi = Linear(dim, 2 * hidden)
+        self.wo = Linear(hidden, dim)
         self._act0 = _activation(activations[0])
         self._act1 = _activation(activations[1])
 
@@ -98,7 +118,8 @@ class GatedMlp(nn.Module):
 class TextEmbedding(nn.Module):
     """Main and second text streams through one (optionally low-rank) table.
 
-    main_proj(E[main]) + second_proj(E[second]), the second term only where second != PAD.
+    main_proj(E[main]) + second_proj(E[second]), the second term only where second != PAD,
+    computed in the weights' dtype and handed back in `out_dtype` (the activations' dtype).
     """
 
     def __init__(self, vocab: int, dim: int, pad_id: int, low_rank: int | None) -> None:
@@ -106,15 +127,17 @@ class TextEmbedding(nn.Module):
         base = low_rank if low_rank is not None else dim
         self.pad_id = pad_id
         self.embedding = nn.Embedding(vocab, base)
-        self.main_proj = nn.Linear(base, dim, bias=False)
-        self.second_proj = nn.Linear(base, dim, bias=False)
+        self.main_proj = Linear(base, dim)
+        self.second_proj = Linear(base, dim)
+        self.out_dtype: torch.dtype | None = None  # None: the weights' dtype
 
     def forward(self, main: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
         """main, second: long [...] -> [..., dim]."""
         out_main = self.main_proj(self.embedding(main))
         out_second = self.second_proj(self.embedding(second))
         keep = (second != self.pad_id).unsqueeze(-1)
-        return out_main + torch.where(keep, out_second, torch.zeros_like(out_second))
+        out = out_main + torch.where(keep, out_second, torch.zeros_like(out_second))
+        return out.to(self.out_dtype or out.dtype)
 
 
 def cache_mask(length: torch.Tensor, capacity: int, query_positions: torch.Tensor, dtype) -> torch.Tensor:

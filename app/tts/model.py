@@ -8,6 +8,8 @@ from torch import nn
 from app.tts.config import Dia2Config
 from app.tts.decoder import Decoder
 from app.tts.depformer import Depformer
+from app.tts.layers import RMSNorm, TextEmbedding
+from app.tts.precision import FLOAT32, Precision
 
 
 class Dia2Model(nn.Module):
@@ -18,11 +20,25 @@ class Dia2Model(nn.Module):
         self.depformer = Depformer(cfg)
 
     @classmethod
-    def empty(cls, cfg: Dia2Config, device: torch.device, dtype: torch.dtype) -> Dia2Model:
-        """Allocate without initialising (weights are loaded next)."""
+    def empty(cls, cfg: Dia2Config, device: torch.device,
+              precision: Precision = FLOAT32) -> Dia2Model:
+        """Allocate without initialising (weights are loaded next), each tensor directly in its
+        final dtype: RMS norm weights in the activations' dtype, every other weight in the
+        weights' dtype (see app/tts/precision.py)."""
         with torch.device("meta"):
             model = cls(cfg)
-        model = model.to_empty(device=device).to(dtype)
+        model.to(precision.weights)
+        for module in model.modules():
+            if isinstance(module, RMSNorm):
+                module.to(precision.compute)
+            elif isinstance(module, TextEmbedding):
+                module.out_dtype = precision.compute
+        heads = [model.transformer.action_head, model.transformer.cb0_head,
+                 *model.depformer.logits]
+        for head in heads:
+            head.out_dtype = precision.logits
+        model.transformer.compute_dtype = precision.compute
+        model = model.to_empty(device=device)
         model.transformer.init_buffers()
         model.depformer.init_buffers()
         return model.eval().requires_grad_(False)

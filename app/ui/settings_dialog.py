@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import BRAINS, DTYPES, THEMES, AppSettings, save_settings
+from app.settings import BRAINS, PRECISIONS, THEMES, AppSettings, save_settings
 from app.workers.probe import ConnectionProbe
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,10 @@ BRAIN_LABELS = {
     "typed": "I type the replies myself",
 }
 DEVICE_LABELS = {"auto": "Automatic (GPU if there is one)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
-DTYPE_LABELS = {"auto": "Automatic", "float32": "float32 (exact, slower)",
-                "bfloat16": "bfloat16 (GPU, faster)"}
+PRECISION_LABELS = {"auto": "Automatic (reference on a GPU, float32 on the CPU)",
+                    "reference": "Reference (GPU: float32 weights, bfloat16 activations)",
+                    "fast": "Fast (GPU: bfloat16 weights, half the memory)",
+                    "float32": "float32 (exact to the fixtures, slowest)"}
 ERROR_STYLE = "color: #c5221f;"
 OK_STYLE = "color: #188038;"
 
@@ -176,8 +178,8 @@ class SettingsDialog(QDialog):
         form.addRow("Mimi &codec:", self.mimi_edit)
         self.device_box = _combo(DEVICE_LABELS, s.device)
         form.addRow("Run on:", self.device_box)
-        self.dtype_box = _combo({d: DTYPE_LABELS[d] for d in DTYPES}, s.dtype)
-        form.addRow("&Precision:", self.dtype_box)
+        self.precision_box = _combo({p: PRECISION_LABELS[p] for p in PRECISIONS}, s.precision)
+        form.addRow("&Precision:", self.precision_box)
         from app.asr.models import WHISPER_REPOS
 
         self.asr_box = QComboBox()
@@ -373,7 +375,7 @@ class SettingsDialog(QDialog):
             model=model or self._initial.model,
             mimi=text(self.mimi_edit),
             device=self.device_box.currentData(),
-            dtype=self.dtype_box.currentData(),
+            precision=self.precision_box.currentData(),
             asr_model=self.asr_box.currentText().strip() or None,
             models_folder=text(self.models_folder_edit),
             brain=self.brain_box.currentData(),

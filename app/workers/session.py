@@ -66,7 +66,7 @@ class SessionWorker(QObject):
         from app.conversation.session import open_models
 
         factory = self._factory or LiveSession
-        key = (opts.demo, opts.model, opts.mimi, opts.device, opts.dtype, opts.asr_model)
+        key = (opts.demo, opts.model, opts.mimi, opts.device, opts.precision, opts.asr_model)
         try:
             if self._models is None or self._models[0] != key:
                 self._models = None

@@ -17,7 +17,7 @@ from tests.conftest import PARITY
 
 @pytest.fixture(scope="module")
 def engine():
-    return Dia2Engine.load_folder(PARITY, device="cpu", dtype="float32")
+    return Dia2Engine.load_folder(PARITY, device="cpu", precision="float32")
 
 
 @pytest.mark.parametrize(

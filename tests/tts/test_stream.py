@@ -16,7 +16,7 @@ SCRIPT = "[S1] Hello there, how are you doing today? <break time=\"0.4s\"/> [S2]
 
 @pytest.fixture(scope="module")
 def engine(demo_dia2):
-    return Dia2Engine.load_folder(demo_dia2, device="cpu", dtype="float32")
+    return Dia2Engine.load_folder(demo_dia2, device="cpu", precision="float32")
 
 
 def _collect(stream):

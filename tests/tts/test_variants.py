@@ -25,7 +25,7 @@ VARIANTS = {
 @pytest.fixture(scope="module", params=list(VARIANTS), ids=list(VARIANTS))
 def engine(request, tmp_path_factory):
     folder = variant_checkpoint(tmp_path_factory.mktemp(request.param), **VARIANTS[request.param])
-    return Dia2Engine.load_folder(folder, device="cpu", dtype="float32")
+    return Dia2Engine.load_folder(folder, device="cpu", precision="float32")
 
 
 def _prefix(engine):

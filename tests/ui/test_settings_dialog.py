@@ -94,7 +94,7 @@ def test_edit_then_ok_returns_and_saves(make_dialog, config_dir, qtbot):
     d = make_dialog(original, save=True)
     _select(d.model_box, "nari-labs/Dia2-1B")
     d.demo_box.setChecked(True)
-    _select(d.dtype_box, "float32")
+    _select(d.precision_box, "float32")
     d.asr_box.setCurrentText("tiny.en")
     _select(d.brain_box, "openai")
     d.url_edit.setText("http://127.0.0.1:9/v1")
@@ -112,7 +112,7 @@ def test_edit_then_ok_returns_and_saves(make_dialog, config_dir, qtbot):
     assert d.result() == QDialog.DialogCode.Accepted
     want = AppSettings(
         character="milo", input_device="pulse", window_geometry="abc",  # passed through
-        model="nari-labs/Dia2-1B", demo=True, dtype="float32", asr_model="tiny.en",
+        model="nari-labs/Dia2-1B", demo=True, precision="float32", asr_model="tiny.en",
         brain="openai", llm_url="http://127.0.0.1:9/v1", llm_model="llama3.2",
         hands_free=False, headphones=True, vad_threshold=0.2, cfg_scale=3.5, theme="light",
     )
