@@ -88,7 +88,8 @@ class Dia2Engine:
 
     # -- loading -------------------------------------------------------------------------
     @classmethod
-    def load_folder(cls, folder: str | Path, *, device: str = "auto", precision: str = "auto",
+    def load_folder(cls, folder: str | Path, *, device: str = "auto",
+                    precision: str | Precision = "auto",
                     codec=None, use_cuda_graphs: bool = True) -> Dia2Engine:
         """Load a checkpoint folder with the default file names (config.json,
         model.safetensors and the tokenizer files)."""
@@ -101,12 +102,14 @@ class Dia2Engine:
 
     @classmethod
     def load_files(cls, config_path: Path, weights_path: Path, tokenizer_path: Path, *,
-                   device: str = "auto", precision: str = "auto", codec=None,
+                   device: str = "auto", precision: str | Precision = "auto", codec=None,
                    use_cuda_graphs: bool = True) -> Dia2Engine:
         """Load a checkpoint from its files. `tokenizer_path`: the folder holding the tokenizer
-        files (or one tokenizer file); see app/tts/tokenizer.py."""
+        files (or one tokenizer file); see app/tts/tokenizer.py. `precision`: a user's choice
+        (resolved for the device) or a `Precision` taken as it is (tests run the reference's
+        bfloat16 arithmetic on the CPU that way)."""
         dev = resolve_device(device)
-        prec = resolve_precision(precision, dev)
+        prec = precision if isinstance(precision, Precision) else resolve_precision(precision, dev)
         config = load_config(config_path)
         tokenizer = Dia2Tokenizer.load(tokenizer_path, new_word_id=config.data.text_new_word_token_id)
         if tokenizer.vocab_size > config.data.text_vocab_size:
