@@ -2,13 +2,14 @@
 
 Public API (see `engine.py`):
 
-    engine = Dia2Engine.load("nari-labs/Dia2-2B", device="cuda", dtype="bfloat16")
+    engine = Dia2Engine.load_folder("Dia2-2B/", device="cuda", precision="reference")
     result = engine.generate("[S1] Hello!", GenerationOptions(), prefix=[...])
     stream = engine.stream(GenerationOptions())
     stream.push_text("[S1] Hello there"); stream.finish()
     for event in stream: ...   # AudioFrame / WordEvent, as soon as each is final
 
-Modules: config (checkpoint config.json), options (user's generation options), tokenizer,
+Modules: config (checkpoint config.json), options (user's generation options), precision
+(float32 / reference / fast dtypes), tokenizer,
 script (script -> entries), state_machine (text action -> text tokens), layers / decoder /
 depformer (networks holding weights), weights (strict safetensors loading), cache (preallocated
 KV caches), sampling (guidance + sampling, pure tensor functions), prefix (conditioning on earlier
