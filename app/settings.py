@@ -46,6 +46,7 @@ DEVICES = ("auto", "cpu", "cuda")  # where the models run ("cuda:N" is accepted 
 PRECISIONS = ("auto", "float32", "reference", "fast")
 _OLD_PRECISIONS = {"bfloat16": "fast"}  # values of the former `dtype` setting
 THEMES = ("system", "light", "dark")  # the window's colours
+ECHO_CANCELLERS = ("aec3", "spectral")  # as app.audio.echo.CANCELLERS (no engine import here)
 BRAINS = ("character", "demo", "openai", "transformers", "typed")  # reply sources a user can pick
 
 
@@ -58,6 +59,8 @@ class AppSettings:
     output_device: str | None = None  # speaker name (or part of it); None: the system default
     hands_free: bool = True  # a pause ends the person's turn; False: push-to-talk (hold Space)
     headphones: bool = False  # no echo to expect: any speech interrupts the character
+    echo_canceller: str = "aec3"  # without headphones: "aec3" (WebRTC) or "spectral" (gate only)
+    noise_suppression: bool = False  # WebRTC's noise suppressor on the microphone too
     vad_threshold: float = 0.5  # Silero speech score that counts as speech; lower = more sensitive
     demo: bool = False  # tiny local demo models instead of the published ones
     model: str = "nari-labs/Dia2-2B"  # Dia2 checkpoint: Hub repo id or a local folder
@@ -122,6 +125,8 @@ def _range_problem(key: str, value: Any) -> str | None:
         return f"must be one of {', '.join(DEVICES)} (or cuda:N)"
     if key == "precision" and value not in PRECISIONS:
         return f"must be one of {', '.join(PRECISIONS)}"
+    if key == "echo_canceller" and value not in ECHO_CANCELLERS:
+        return f"must be one of {', '.join(ECHO_CANCELLERS)}"
     if key == "theme" and value not in THEMES:
         return f"must be one of {', '.join(THEMES)}"
     if key == "brain" and value not in BRAINS:

@@ -63,6 +63,17 @@ class BlockClock:
             return float(pos[0])
         return float(pos[i] + min(float(n[i]), (now - t[i]) * self.rate))
 
+    def positions(self, times: np.ndarray) -> np.ndarray:
+        """`position` at each of `times` ([N] seconds, ascending), in one pass."""
+        times = np.asarray(times, dtype=np.float64)
+        pos, n, t = self.history()
+        if len(t) == 0:
+            return np.zeros(len(times))
+        i = np.searchsorted(t, times, side="right") - 1
+        j = np.maximum(i, 0)
+        inside = pos[j] + np.minimum(n[j].astype(np.float64), (times - t[j]) * self.rate)
+        return np.where(i < 0, float(pos[0]), inside)
+
     def time_of(self, sample: float) -> float | None:
         """Time at which stream `sample` met the converter; None if no remembered block holds it."""
         pos, n, t = self.history()

@@ -372,6 +372,10 @@ class Playback:
         """Sample of the pushed stream being heard at `now` (default: the current time)."""
         return self.clock.position(self.now() if now is None else now) / self._ratio
 
+    def positions(self, times: np.ndarray) -> np.ndarray:
+        """`position` at each of `times` ([N] clock seconds, ascending): [N] pushed samples."""
+        return self.clock.positions(times) / self._ratio
+
     def time_of(self, sample: float) -> float | None:
         """Clock time (s) at which pushed-stream `sample` is heard; None if it was dropped, is
         not yet handed to the device, or left the history long ago."""

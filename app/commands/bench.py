@@ -27,12 +27,26 @@ def register(sub) -> None:
                    help="instead: the one-shot GPU check (graphs vs eager, bfloat16 modes vs "
                    "float32, published shapes' speed, recognition on CUDA); needs an NVIDIA GPU; "
                    "see docs/gpu-check.md")
+    p.add_argument("--echo", action="store_true",
+                   help="instead: echo cancellers and barge-in decisions through simulated rooms "
+                   "(ERLE, false interruptions, detection, delay, CPU; no devices)")
+    p.add_argument("--rooms", help="--echo: rooms to run, comma-separated (default: all of "
+                   "dry, office, reverberant, drift, clipping, noise, hard)")
+    p.add_argument("--seconds", type=float, default=60.0,
+                   help="--echo: seconds of character speech per stream")
+    p.add_argument("--trials", type=int, default=6, help="--echo: the person's turns per ratio")
+    p.add_argument("--speech", help="--echo: folder with two WAVs, the character's and the "
+                   "person's speech (default: the shared recordings, else espeak-ng)")
+    p.add_argument("--asr-model", help="--echo: a real recognition model (name or folder) for the "
+                   "word error rate of the person's turns; without it WER is not measured")
     p.add_argument("--input", help="--window: microphone (name or index)")
     p.add_argument("--output", help="--window: speaker (name or index)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.echo:
+        return _echo(args)
     import torch
 
     from app.bench.tts import as_dict, bench_engine, full_size_config, random_engine
@@ -106,6 +120,22 @@ def _window(args: argparse.Namespace) -> int:
           f"ticks; reply {b.seconds} s; {b.paints} waveform repaints")
     if args.json:
         Path(args.json).write_text(json.dumps(asdict(b), indent=1))
+    return 0
+
+
+def _echo(args: argparse.Namespace) -> int:
+    from dataclasses import asdict, replace
+
+    from app.bench.echo import EchoBenchConfig, bench_echo, markdown
+
+    cfg = replace(EchoBenchConfig(), seconds=args.seconds, trials=args.trials,
+                  speech=Path(args.speech) if args.speech else None, asr_model=args.asr_model)
+    if args.rooms:
+        cfg = replace(cfg, rooms=tuple(r.strip() for r in args.rooms.split(",") if r.strip()))
+    results = bench_echo(cfg, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    print(markdown(results, cfg))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=1))
     return 0
 
 

@@ -40,6 +40,11 @@ def register(sub) -> None:
     p.add_argument("--gap", type=float, default=0.4, help="headless: pause between turns, seconds")
     p.add_argument("--headphones", action="store_true",
                    help="live: no echo gate, any speech interrupts (use with headphones)")
+    p.add_argument("--echo-canceller", choices=["aec3", "spectral"], default="aec3",
+                   help="live: how the speakers' echo is kept out of the microphone: WebRTC's "
+                   "canceller (aec3, default) or only the spectral echo gate (spectral)")
+    p.add_argument("--noise-suppression", action="store_true",
+                   help="live: also suppress steady background noise on the microphone")
     p.add_argument("--input", help="live: microphone (name or index)")
     p.add_argument("--output", help="live: speaker (name or index)")
     add_model_args(p)

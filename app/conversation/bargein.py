@@ -85,6 +85,12 @@ class PlayedHistory:
             return np.zeros(0, dtype=np.float32)
         return self._buf[np.arange(a, b) % len(self._buf)]
 
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        """The samples at integer `positions` ([N]); silence where nothing is held."""
+        p = np.asarray(positions, dtype=np.int64)
+        held = (p >= max(self.end - len(self._buf), 0)) & (p < self.end)
+        return np.where(held, self._buf[p % len(self._buf)], np.float32(0.0)).astype(np.float32)
+
     def span(self, a: int, b: int) -> np.ndarray:
         """Exactly `b - a` samples for positions [a, b), silence where nothing is held."""
         out = np.zeros(max(0, b - a), dtype=np.float32)

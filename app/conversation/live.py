@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from app.asr.vad import VadConfig
+from app.audio.echo import EchoConfig
 from app.conversation.bargein import BargeInConfig, BargeInDetector, PlayedHistory, TappedSink
 from app.conversation.events import Error, Event, Hearing, State, level_of
 from app.errors import UserError
@@ -39,7 +40,8 @@ class LiveConfig:
     input: str | int | None = None  # microphone (name, part of it, or index); None: default
     output: str | int | None = None  # speaker; None: default
     hands_free: bool = True  # voice activity ends turns; False: push-to-talk only
-    headphones: bool = False  # no echo expected: any speech interrupts the character
+    headphones: bool = False  # no echo expected: any speech interrupts, no echo canceller
+    echo: EchoConfig = field(default_factory=EchoConfig)  # the microphone's echo canceller
     vad: VadConfig = field(default_factory=VadConfig)  # voice activity settings
     greeting: bool = True  # say the character's greeting at the start
     max_frames: int | None = None  # cap on each reply's frames (quick demos)
@@ -88,6 +90,9 @@ class LiveSession:
         self._vad = None
         self._gate = None
         self._sink = None
+        self._history: PlayedHistory | None = None
+        self._aec = None  # the echo canceller, when one cleans the microphone
+        self._to16 = None  # the cleaned 24 kHz stream resampled for voice activity and recognition
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> LiveSession:
@@ -98,7 +103,9 @@ class LiveSession:
         from app.asr.endpoint import PushToTalk, TurnDetector
         from app.asr.vad import StreamingVad
         from app.audio.capture import Capture, CaptureConfig
+        from app.audio.echo import EchoCanceller
         from app.audio.playback import Playback, PlaybackConfig
+        from app.audio.resample import StreamResampler
         from app.conversation.pipeline import PipelineConfig
         from app.conversation.runner import Session
         from app.conversation.session import new_session_folder, open_models
@@ -106,8 +113,11 @@ class LiveSession:
 
         if self.models is None:
             self.models = open_models(self.opts)
-        history = PlayedHistory()
+        history = self._history = PlayedHistory()
         try:
+            if self.cancelling:
+                self._aec = EchoCanceller(self.config.echo)
+                self._to16 = StreamResampler(24000, 16000)
             self.playback = Playback(PlaybackConfig(device=self.config.output)).start()
             self._sink = TappedSink(DeviceSink(self.playback, self.clock), history)
             self.out = self.out or new_session_folder(self.character)
@@ -148,6 +158,11 @@ class LiveSession:
     @property
     def pipeline(self):
         return self.session.pipeline
+
+    @property
+    def cancelling(self) -> bool:
+        """Whether an echo canceller cleans the microphone (not with headphones)."""
+        return not self.config.headphones and self.config.echo.canceller == "aec3"
 
     def timeline_now(self) -> float:
         """Seconds since the session began (the recording's time axis)."""
@@ -200,21 +215,31 @@ class LiveSession:
     def _on_chunk(self, chunk) -> None:
         p = self.pipeline
         muted = self._muted
-        a16, a24 = chunk.at(16000), chunk.at(24000)
+        raw16, raw24 = chunk.at(16000), chunk.at(24000)
         if muted:
-            a16, a24 = np.zeros_like(a16), np.zeros_like(a24)
+            raw16, raw24 = np.zeros_like(raw16), np.zeros_like(raw24)
         else:  # a clipping microphone (or the resampler's overshoot on it) stays in range
-            a16, a24 = np.clip(a16, -1.0, 1.0), np.clip(a24, -1.0, 1.0)
-        at = max(0.0, p.timeline.now() - len(a24) / 24000)
+            raw16, raw24 = np.clip(raw16, -1.0, 1.0), np.clip(raw24, -1.0, 1.0)
+        at = max(0.0, p.timeline.now() - len(raw24) / 24000)
+        if self._aec is not None:
+            # the character's echo out, before anyone listens (one 10 ms frame later)
+            a24 = self._aec.process(raw24, self._reference(chunk, len(raw24)))
+            a16 = self._to16.process(a24)
+            s16 = s24 = None  # the cleaned streams count their own samples
+        else:
+            a16, a24 = raw16, raw24
+            s16, s24 = chunk.starts.get(16000), chunk.starts.get(24000)
         if self.session.recorder is not None:
             self.session.recorder.write("person", round(at * 24000), a24)
+            if self._aec is not None:
+                self.session.recorder.write_side("microphone", round(at * 24000), raw24)
         self._emit(level_of(a24, "person", at))
         if not muted:
-            self._ptt.feed(a16, a24, chunk.starts.get(16000), chunk.starts.get(24000))
+            self._ptt.feed(a16, a24, s16, s24)
         speaking = p.state in (State.SPEAKING, State.THINKING)
         # The detector always runs (its positions follow the capture stream); its turns count
         # only when hands-free.
-        events = self._turns.feed(a16, a24, chunk.starts.get(16000), chunk.starts.get(24000))
+        events = self._turns.feed(a16, a24, s16, s24)
         if not self._hands_free or muted:
             self._release_hold()
             return
@@ -255,6 +280,25 @@ class LiveSession:
             self._held_at = None
             self._sink.resume()
 
+    def _reference(self, chunk, n: int) -> np.ndarray:
+        """What the speakers played while each of the chunk's last `n` 24 kHz samples was
+        captured, `lead_ms` ahead: the canceller's reference. From the two streams' clocks and
+        the played history; silence while playback is held or dry."""
+        lead = self.config.echo.lead_ms / 1000
+        step = np.arange(n, dtype=np.float64)
+        t = self.capture.time_of(chunk.start + len(chunk.samples) - 1) if len(chunk.samples) \
+            else None
+        if t is None or t <= 0:  # no capture clock: the playhead now, as the gate does
+            end = self._sink.position() + lead * 24000
+            return self._history.at(np.floor(end - n + step))
+        times = t + 1 / chunk.rate - (n - step) / 24000 + lead
+        pos = self.playback.positions(times)
+        ref = self._history.at(np.floor(pos))
+        if n:  # a playhead that stands (held, dry, before the first block) plays silence
+            moving = np.diff(pos, prepend=pos[0] - 1.0) > 0.5
+            ref[~moving] = 0.0
+        return ref
+
     def _played_position(self, chunk) -> float:
         """The playback position when the chunk's last sample was captured (both streams' clocks
         are PortAudio stream time); the position now if the capture clock cannot say."""
@@ -280,6 +324,8 @@ def run_live(args, character, opts, show) -> int:
             show(event)
 
     config = LiveConfig(input=args.input, output=args.output, headphones=args.headphones,
+                        echo=EchoConfig(canceller=args.echo_canceller,
+                                        noise_suppression=args.noise_suppression),
                         greeting=not args.no_greeting, max_frames=args.max_frames)
     live = LiveSession(character, opts, config, out=Path(args.out) if args.out else None,
                        on_event=on_event)

@@ -5,6 +5,8 @@ A session folder holds, on one timeline (24 kHz, 0 = session start):
 - `person.wav`: the person's track (the microphone, or the input files in headless mode),
 - `character.wav`: the character's track (what was heard: audio cut by an interruption is not),
 - `mix.wav`: both added together,
+- `microphone.wav` (live sessions with echo cancellation): the raw microphone, before the
+  character's echo was removed, on the same timeline (not in the mix),
 - `transcript.json`: the character, the turns with speakers, text, words with start/end on the
   timeline, interruptions and per-turn latency,
 - `transcript.srt` / `transcript.vtt`: subtitles.
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 
 RATE = 24000
 TRACKS = ("person", "character")
+SIDE_TRACKS = ("microphone",)  # recorded beside the mix, not in it; written only when used
 FORMAT_VERSION = 1
 
 
@@ -66,6 +69,7 @@ class SessionRecorder:
         except OSError as exc:
             raise RecordingError(describe_os_error(exc, self.folder / "x")) from exc
         self._wavs = {t: WavAppender(self.folder / f"{t}.wav", RATE) for t in TRACKS}
+        self._side: dict[str, WavAppender] = {}  # side tracks opened so far
         self._mix = WavAppender(self.folder / "mix.wav", RATE)
         self._last_sync = time.monotonic()
         self.meta.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
@@ -87,6 +91,28 @@ class SessionRecorder:
             if gap > 0:
                 x = np.concatenate([np.zeros(gap, dtype=np.float32), x])
             self._append(track, x)
+
+    def write_side(self, track: str, start: int, samples: np.ndarray) -> None:
+        """Put `samples` on side track `track` (one of `SIDE_TRACKS`, opened on first use) at
+        timeline sample `start`, like `write`, outside the mix."""
+        with self._lock:
+            if self.failed or self._closed:
+                return
+            try:
+                if track not in self._side:
+                    if track not in SIDE_TRACKS:
+                        raise ValueError(f"no side track {track!r}")
+                    self._side[track] = WavAppender(self.folder / f"{track}.wav", RATE)
+                    self._save_transcript()
+                wav = self._side[track]
+                x = np.asarray(samples, dtype=np.float32).reshape(-1)
+                gap = int(start) - wav.samples
+                if gap > 0:
+                    x = np.concatenate([np.zeros(gap, dtype=np.float32), x])
+                if len(x):
+                    wav.append(x)
+            except RecordingError as exc:
+                self._fail(str(exc))
 
     def advance(self, sample: int) -> None:
         """Fill both tracks with silence up to timeline sample `sample` (keeps the mix moving
@@ -111,7 +137,7 @@ class SessionRecorder:
                 for t in TRACKS:
                     self._tails[t] = self._tails[t][n:]
             if time.monotonic() - self._last_sync > 2.0:
-                for w in (*self._wavs.values(), self._mix):
+                for w in (*self._wavs.values(), *self._side.values(), self._mix):
                     w.sync()
                 self._last_sync = time.monotonic()
         except RecordingError as exc:
@@ -135,7 +161,8 @@ class SessionRecorder:
             "version": FORMAT_VERSION,
             **self.meta,
             "sample_rate": RATE,
-            "files": {"person": "person.wav", "character": "character.wav", "mix": "mix.wav"},
+            "files": {"person": "person.wav", "character": "character.wav", "mix": "mix.wav",
+                      **{t: f"{t}.wav" for t in self._side}},
             "turns": list(self._turns),
         }
 
@@ -168,7 +195,7 @@ class SessionRecorder:
                 self.meta["duration"] = round(end / RATE, 3)
                 self._save_transcript()
             self._closed = True
-            for w in (*self._wavs.values(), self._mix):
+            for w in (*self._wavs.values(), *self._side.values(), self._mix):
                 w.close()
 
 

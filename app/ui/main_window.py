@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
     def start_session(self) -> None:
         """(Re)start the conversation with the chosen character, models and devices."""
         from app.asr.vad import VadConfig
+        from app.audio.echo import EchoConfig
         from app.conversation.character import find_character
         from app.conversation.live import LiveConfig
         from app.settings import to_session_options, with_voice_overrides
@@ -257,7 +258,9 @@ class MainWindow(QMainWindow):
         self.status.muted = self.act_mute.isChecked()
         self._show_status()
         config = LiveConfig(input=s.input_device, output=s.output_device, hands_free=s.hands_free,
-                            headphones=s.headphones, vad=VadConfig(threshold=s.vad_threshold))
+                            headphones=s.headphones, vad=VadConfig(threshold=s.vad_threshold),
+                            echo=EchoConfig(canceller=s.echo_canceller,
+                                            noise_suppression=s.noise_suppression))
         self.worker.request_start.emit(character, opts, config)
 
     def _models_ready(self, opts, character) -> bool:

@@ -272,6 +272,18 @@ class SettingsDialog(QDialog):
                                         "by any speech)")
         self.headphones_box.setChecked(s.headphones)
         form.addRow(self.headphones_box)
+        self.echo_box = QComboBox()
+        self.echo_box.addItem("WebRTC echo canceller (AEC3)", "aec3")
+        self.echo_box.addItem("Echo gate only (no canceller)", "spectral")
+        self.echo_box.setCurrentIndex(max(0, self.echo_box.findData(s.echo_canceller)))
+        self.echo_box.setToolTip("Without headphones the speakers' sound comes back into the "
+                                 "microphone; the canceller removes it before recognition")
+        form.addRow("&Echo:", self.echo_box)
+        self.noise_box = QCheckBox("Suppress steady background noise (fans, hum)")
+        self.noise_box.setChecked(s.noise_suppression)
+        form.addRow(self.noise_box)
+        self.headphones_box.toggled.connect(lambda on: self.echo_box.setEnabled(not on))
+        self.echo_box.setEnabled(not s.headphones)
         return page
 
     def vad_threshold(self) -> float:
@@ -383,6 +395,8 @@ class SettingsDialog(QDialog):
             llm_model=text(self.llm_model_edit),
             hands_free=self.hands_free_radio.isChecked(),
             headphones=self.headphones_box.isChecked(),
+            echo_canceller=self.echo_box.currentData(),
+            noise_suppression=self.noise_box.isChecked(),
             vad_threshold=self.vad_threshold(),
             cfg_scale=self.cfg_spin.value() if self.cfg_check.isChecked() else None,
             audio_temperature=self.temp_spin.value() if self.temp_check.isChecked() else None,

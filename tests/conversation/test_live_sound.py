@@ -295,6 +295,86 @@ def test_the_characters_echo_does_not_interrupt_but_a_louder_person_does(
     # (the person's file goes on after the cut, so it may also cut the answer to its turn)
 
 
+class RoomLoop:
+    """A reverberant echo path: the `spk` monitor through a simulated room into the `mic` sink
+    (capture -> `StreamingRoom` -> playback, in this process)."""
+
+    def __init__(self, card, monkeypatch, room) -> None:
+        from app.audio.capture import Capture, CaptureConfig
+        from app.audio.playback import Playback, PlaybackConfig
+        from app.bench.room import StreamingRoom
+
+        self.room = StreamingRoom(room, seed=7)
+        monkeypatch.setenv("PULSE_SINK", card.mic)
+        monkeypatch.setenv("PULSE_SOURCE", f"{card.spk}.monitor")
+        try:
+            self.out = Playback(PlaybackConfig(device=PORTAUDIO_DEVICE)).start()
+            self.capture = Capture(CaptureConfig(device=PORTAUDIO_DEVICE, samplerate=RATE),
+                                   on_chunk=self._on_chunk).start()
+        finally:
+            card.route(monkeypatch, sink=card.spk, source=f"{card.mic}.monitor")
+
+    def _on_chunk(self, chunk) -> None:
+        self.out.write(self.room.process(chunk.samples))
+
+    def stop(self) -> None:
+        self.capture.stop()
+        self.out.stop()
+
+
+def test_a_reverberant_echo_is_cancelled_and_a_quieter_person_still_interrupts(
+        card, tap, demo_models, ava, speech_files, monkeypatch, tmp_path):
+    from app.audio.files import read_audio, write_audio
+    from app.bench.room import ROOMS
+
+    events = Events()
+    live = _live(demo_models, ava, tmp_path / "rec", events, "[S1] Yes?", 60)
+    assert live.cancelling  # the default: WebRTC's canceller on the microphone
+    loop = RoomLoop(card, monkeypatch, ROOMS["reverberant"])
+    try:
+        # the character's reply comes back through a reverberant room: no interruption
+        live.say("Let me tell you about the river, the bridge and the little cafe beside it.")
+        start = tap.first_loud(timeout=120)
+        events.reply_done(120)
+        end = time.perf_counter()
+        time.sleep(1.0)  # the reverberation's tail and the end-of-turn silence
+        assert not events.of(Interrupted) and not live.barge_ins
+        assert not events.of(PersonWords)  # nothing of the echo was taken for the person
+        # the raw microphone heard the echo; the cleaned track (what the recogniser gets) not
+        raw, _ = sf.read(str(tmp_path / "rec" / "microphone.wav"), dtype="float32")
+        clean, _ = sf.read(str(tmp_path / "rec" / "person.wav"), dtype="float32")
+        t0 = live.timeline_now() - (time.perf_counter() - start) + 1.0  # converged by then
+        t1 = live.timeline_now() - (time.perf_counter() - end)
+        a, b = int(t0 * RATE), min(int(t1 * RATE), len(raw), len(clean))
+        assert b - a > RATE, "the reply was too short to measure"
+        echo_rms = float(np.sqrt(np.mean(raw[a:b] ** 2)))
+        erle = 10 * np.log10(np.mean(raw[a:b] ** 2) / (np.mean(clean[a:b] ** 2) + 1e-20))
+        print(f"\nreverberant room on the virtual card: echo {20 * np.log10(echo_rms):.1f} dBFS "
+              f"at the microphone, {erle:.1f} dB removed; holds: {len(live.holds)}")
+        assert echo_rms > 0.005 and erle > 10
+        # the person, 6 dB quieter than that echo, speaks over the next reply: interrupted
+        voice, _ = read_audio(speech_files[1], RATE)
+        k = len(voice) // 480
+        frames = voice[: k * 480].reshape(k, 480)
+        e = np.mean(frames**2, axis=1)
+        active = float(np.sqrt(np.mean(e[e > e.max() * 1e-3])))
+        quiet = write_audio(tmp_path / "quiet.wav", voice * (echo_rms * 10 ** (-6 / 20) / active),
+                            RATE, subtype="FLOAT")
+        mark = len(events)
+        live.say(LONG_REPLY)
+        events.wait(lambda e: isinstance(e, StateChanged) and e.state == State.SPEAKING
+                    and events._index(e) >= mark, 120)
+        delays = _interrupt_while_speaking(card, tap, events, live, quiet, spoken_after=1.5)
+        print(f"barge-in of a person 6 dB under a reverberant echo, delays (s): {delays}")
+        assert delays["speaker_silent_after_gate"] < 1.0  # as above: generous
+    finally:
+        loop.stop()
+        live.stop()
+    cut = events.of(Interrupted)[0]
+    long_turn = next(e.turn for e in events.of(TurnAdded) if e.turn.index == cut.turn)
+    assert long_turn.speaker == 1 and long_turn.interrupted
+
+
 def test_the_terminal_chat_end_to_end(card, demo_models, demo_root, speech_files, tmp_path):
     out = tmp_path / "chat"
     script = tmp_path / "script.txt"

@@ -98,3 +98,25 @@ def test_export_repairs_and_remixes(tmp_path):
         x, _ = sf.read(str(tmp_path / "out" / f"{name}.wav"))
         assert len(x) == 30000
     assert "Ava: hi" in (tmp_path / "out" / "transcript.srt").read_text()
+
+
+def test_the_raw_microphone_is_recorded_beside_the_mix(tmp_path):
+    rec = SessionRecorder(tmp_path / "s")
+    assert not (tmp_path / "s" / "microphone.wav").exists()  # only written when used
+    cleaned, raw = tone(0.5, amp=0.1), tone(0.5, amp=0.4)
+    rec.write("person", 2400, cleaned)
+    rec.write_side("microphone", 2400, raw)
+    rec.write("character", 0, tone(1.0, 330.0))
+    with pytest.raises(ValueError):
+        rec.write_side("elsewhere", 0, raw)
+    rec.close()
+    mic, _ = sf.read(str(tmp_path / "s" / "microphone.wav"), dtype="float32")
+    mix, _ = sf.read(str(tmp_path / "s" / "mix.wav"), dtype="float32")
+    person, _ = sf.read(str(tmp_path / "s" / "person.wav"), dtype="float32")
+    assert len(mic) == 2400 + len(raw) and np.abs(mic[:2400]).max() == 0
+    assert np.allclose(mic[2400:], raw, atol=1e-4)
+    assert np.allclose(person[2400:2400 + len(cleaned)], cleaned, atol=1e-4)
+    # the mix is the cleaned person plus the character, never the raw microphone
+    assert np.allclose(mix[:24000], person[:24000] + tone(1.0, 330.0), atol=2e-4)
+    data = json.loads((tmp_path / "s" / "transcript.json").read_text())
+    assert data["files"]["microphone"] == "microphone.wav"
