@@ -13,6 +13,7 @@
 #   dia2chat chat --list-characters    (the shipped characters are found)
 #   dia2chat chat --demo --headless    (recognition, codec, brain and recording, from x.wav)
 #   dia2chat doctor --demo --no-audio  (exit 0: nothing needed for the demo is missing)
+#   dia2chat bench --echo --rooms dry  (WebRTC's echo canceller from livekit's native library)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -58,10 +59,17 @@ for f in person.wav character.wav mix.wav transcript.json transcript.srt; do
 done
 echo "smoke: chat --demo --headless recorded a session"
 
-for f in faster_whisper/assets/silero_vad_v6.onnx libportaudio.so.2; do
+for f in faster_whisper/assets/silero_vad_v6.onnx libportaudio.so.2 \
+         livekit/rtc/resources/liblivekit_ffi.so; do
   [ -f "$BUNDLE/_internal/$f" ] || { echo "the bundle lacks $f" >&2; exit 1; }
 done
 
 run doctor --demo --no-audio
 echo "smoke: doctor --demo passed"
+
+mkdir -p "$tmp/speech" && cp "$tmp/x.wav" "$tmp/speech/a.wav" && cp "$tmp/x.wav" "$tmp/speech/b.wav"
+run bench --echo --rooms dry --seconds 20 --trials 1 --ratios 0 --speech "$tmp/speech" \
+  > "$tmp/echo.md"
+grep -q "| dry | aec3 |" "$tmp/echo.md" || { echo "bench --echo: no AEC3 figures" >&2; exit 1; }
+echo "smoke: bench --echo ran WebRTC's echo canceller (livekit's native library)"
 echo "bundle OK in $(( $(date +%s) - start )) s"

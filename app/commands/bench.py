@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from app.errors import UserError
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -35,6 +37,8 @@ def register(sub) -> None:
     p.add_argument("--seconds", type=float, default=60.0,
                    help="--echo: seconds of character speech per stream")
     p.add_argument("--trials", type=int, default=6, help="--echo: the person's turns per ratio")
+    p.add_argument("--ratios", default="-10,-5,0,5,10",
+                   help="--echo: person-to-echo ratios in dB, comma-separated")
     p.add_argument("--speech", help="--echo: folder with two WAVs, the character's and the "
                    "person's speech (default: the shared recordings, else espeak-ng)")
     p.add_argument("--asr-model", help="--echo: a real recognition model (name or folder) for the "
@@ -128,7 +132,12 @@ def _echo(args: argparse.Namespace) -> int:
 
     from app.bench.echo import EchoBenchConfig, bench_echo, markdown
 
-    cfg = replace(EchoBenchConfig(), seconds=args.seconds, trials=args.trials,
+    try:
+        ratios = tuple(float(r) for r in args.ratios.split(",") if r.strip())
+    except ValueError:
+        raise UserError(f"--ratios takes numbers in dB separated by commas, not {args.ratios!r}") \
+            from None
+    cfg = replace(EchoBenchConfig(), seconds=args.seconds, trials=args.trials, ratios_db=ratios,
                   speech=Path(args.speech) if args.speech else None, asr_model=args.asr_model)
     if args.rooms:
         cfg = replace(cfg, rooms=tuple(r.strip() for r in args.rooms.split(",") if r.strip()))
