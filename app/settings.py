@@ -60,7 +60,7 @@ class AppSettings:
     hands_free: bool = True  # a pause ends the person's turn; False: push-to-talk (hold Space)
     headphones: bool = False  # no echo to expect: any speech interrupts the character
     echo_canceller: str = "aec3"  # without headphones: "aec3" (WebRTC) or "spectral" (gate only)
-    noise_suppression: bool = False  # WebRTC's noise suppressor on the microphone too
+    noise_suppression: bool = True  # WebRTC's noise suppressor on the microphone too
     vad_threshold: float = 0.5  # Silero speech score that counts as speech; lower = more sensitive
     demo: bool = False  # tiny local demo models instead of the published ones
     model: str = "nari-labs/Dia2-2B"  # Dia2 checkpoint: Hub repo id or a local folder

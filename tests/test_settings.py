@@ -34,7 +34,7 @@ def _everything_changed() -> AppSettings:
         hands_free=False,
         headphones=True,
         echo_canceller="spectral",
-        noise_suppression=True,
+        noise_suppression=False,
         vad_threshold=0.35,
         demo=True,
         model="/models/dia2 folder",

@@ -39,7 +39,8 @@ class EchoConfig:
 
     canceller: str = "aec3"  # "aec3": WebRTC's canceller on the microphone; "spectral": none,
     #                          the echo is only told apart by the spectral barge-in gate
-    noise_suppression: bool = False  # also WebRTC's noise suppressor (steady noise: fans, hum)
+    noise_suppression: bool = True  # also WebRTC's noise suppressor (steady noise: fans, hum);
+    #                                 on by default: fewer false interruptions (docs/benchmarks.md)
     high_pass: bool = True  # WebRTC's high-pass filter (removes rumble below ~80 Hz)
     lead_ms: int = 30  # the reference is taken this far ahead of the capture time, so clock
     #                    errors up to this much never make it lag the echo (AEC3 needs the echo

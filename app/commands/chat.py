@@ -43,8 +43,9 @@ def register(sub) -> None:
     p.add_argument("--echo-canceller", choices=["aec3", "spectral"], default="aec3",
                    help="live: how the speakers' echo is kept out of the microphone: WebRTC's "
                    "canceller (aec3, default) or only the spectral echo gate (spectral)")
-    p.add_argument("--noise-suppression", action="store_true",
-                   help="live: also suppress steady background noise on the microphone")
+    p.add_argument("--no-noise-suppression", dest="noise_suppression", action="store_false",
+                   help="live: leave steady background noise in the microphone (suppressed by "
+                   "default with the aec3 canceller)")
     p.add_argument("--input", help="live: microphone (name or index)")
     p.add_argument("--output", help="live: speaker (name or index)")
     add_model_args(p)

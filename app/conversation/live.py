@@ -243,8 +243,11 @@ class LiveSession:
         if not self._hands_free or muted:
             self._release_hold()
             return
-        if self._gate.feed(a24, self._played_position(chunk), speaking, self._vad.in_speech) \
-                and not self._barged:
+        # the gate judges what the recogniser will hear: the cleaned microphone when a canceller
+        # runs (one frame later, so the playhead it compares with is one frame earlier)
+        late = self._aec.latency if self._aec is not None else 0
+        if self._gate.feed(a24, self._played_position(chunk) - late, speaking,
+                           self._vad.in_speech) and not self._barged:
             self._barged = True
             self.barge_ins.append(self.clock())
             if p.interrupt():
