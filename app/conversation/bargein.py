@@ -29,8 +29,15 @@ chunk, 150 Hz - 5 kHz):
 This is echo *suppression* by spectral comparison, not sample-exact cancellation: it does not
 need the delay to the sample, tolerates clock jitter between the microphone and the speaker, and
 costs a few batched FFTs per 20 ms. With headphones there is no echo: `headphones=True` turns the
-comparison off and any detected speech interrupts. No well-kept Python echo canceller was
-available to depend on (WebRTC's AEC bindings are unmaintained), so this is our own, numpy only.
+comparison off and any detected speech interrupts.
+
+In the live session WebRTC's canceller (`app.audio.echo`) normally cleans the microphone first,
+and this gate judges the cleaned signal (docs/benchmarks.md: that pair had no false interruption
+in any simulated room but the hardest). There the gate finds almost no echo to learn from (it
+learns only from frames above `floor_rms`), so its prediction stays near the conservative prior:
+the person must stand out of a full-level echo. That is what keeps the canceller's residual
+echo bursts from interrupting; letting it learn from quiet frames made it faster but no safer
+than "any speech on the cleaned signal" (measured, not kept).
 """
 
 from __future__ import annotations

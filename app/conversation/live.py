@@ -1,13 +1,18 @@
 """A live conversation: microphone -> turns -> the pipeline -> speakers, with barge-in.
 
 `LiveSession` is what the terminal chat and the window both drive. The capture reader delivers
-chunks; voice activity (hands-free) or the talk key (push-to-talk) cuts them into the person's
-turns, which go to the pipeline. While the character speaks, every chunk goes through the
-`BargeInDetector` (echo suppression on the known playback signal, given the playback position
-at the moment the chunk was captured); when it fires the pipeline is interrupted at once. A hands-free turn that began while the character spoke and never passed
-the gate was the character's own echo, and is dropped. The whole microphone stream is recorded
-as the person's track (silence while muted), and its level is reported as `AudioLevel` events
-("person"), one per capture block, for meters and waveforms.
+chunks. Unless headphones are on, WebRTC's echo canceller (`app.audio.echo`) first removes the
+character's voice from them, on the capture reader thread: its reference is what the speakers
+played at each microphone sample's capture time, read from the played history at the position
+the playback clock gives for that time (silence while playback is held). Everything after sees
+the cleaned microphone: voice activity (hands-free) or the talk key (push-to-talk) cuts it into
+the person's turns, which go to the pipeline; while the character speaks, every chunk goes
+through the `BargeInDetector` (echo gate on the known playback signal, given the playback
+position at the moment the chunk was captured); when it fires the pipeline is interrupted at
+once. A hands-free turn that began while the character spoke and never passed the gate was the
+character's own echo, and is dropped. The cleaned stream is recorded as the person's track
+(silence while muted) and the raw one beside it (`microphone.wav`); the cleaned level is
+reported as `AudioLevel` events ("person"), one per capture block, for meters and waveforms.
 
 Nothing here knows about Qt: the window's worker (`app.workers.session`) forwards the events.
 """
