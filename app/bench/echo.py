@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 RATE = 24000
 CHUNK = 480  # 20 ms, the capture block
+CUT_S = 0.5  # for the word error rate after a barge-in: the reply stops this long after the person
 SHARED_AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
 ESPEAK_TEXT = (
     "Let me tell you about the river, the bridge and the little cafe beside it, where we sat "
@@ -98,7 +99,8 @@ class RoomResult:
     erle_first_s: dict[str, float] = field(default_factory=dict)  # processing -> dB
     erle_converged: dict[str, float] = field(default_factory=dict)
     kept_db: dict[str, dict[float, float]] = field(default_factory=dict)  # processing -> ratio
-    wer: dict[str, dict[float, float]] = field(default_factory=dict)
+    wer: dict[str, dict[float, float]] = field(default_factory=dict)  # the person over the reply
+    wer_cut: dict[str, dict[float, float]] = field(default_factory=dict)  # reply cut after 0.5 s
     cpu_per_s: dict[str, float] = field(default_factory=dict)  # processing -> CPU s / audio s
     decisions: list[DecisionResult] = field(default_factory=list)
 
@@ -287,24 +289,33 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
             res.erle_converged[kind] = _erle(mic[10 * RATE:], out[10 * RATE:])
             res.kept_db[kind], res.wer[kind] = {}, {}
             for r in config.ratios_db:
-                kept, errs = [], []
+                kept = []
                 for o in onsets:
                     s = slice(o, o + len(person))
                     residual = np.mean(outs[kind, None][s] ** 2)  # the echo left alone
                     gain = (np.mean(outs[kind, r][s] ** 2) - residual) / \
                         (np.mean(person_tracks[r][s] ** 2) + 1e-20)
                     kept.append(10 * np.log10(max(gain, 1e-6)))
-                    if recogniser is not None:
-                        seg = outs[kind, r][max(0, o - RATE // 5):o + len(person) + RATE // 2]
-                        hyp = _words(" ".join(w.text for w in
-                                              recogniser.transcribe(resample(seg, RATE, 16000))))
-                        errs.append(word_error_rate(ref_words, hyp))
                 res.kept_db[kind][r] = float(np.median(kept))
-                if errs:
-                    res.wer[kind][r] = float(np.mean(errs))
+                if recogniser is not None:
+                    res.wer[kind][r] = _wer(recogniser, outs[kind, r], onsets, len(person),
+                                            ref_words)
+        if recogniser is not None:
+            # as in the app: the reply stops `CUT_S` after the person starts (the speaker goes
+            # silent; the room's tail rings on), and the recogniser gets the rest of the turn
+            cut = played.copy()
+            for o in onsets:
+                cut[o + int(CUT_S * RATE):o + len(person) + RATE] = 0.0
+            echo_cut = echo_of(cut, room, seed=config.seed)
+            for kind in config.processings:
+                res.wer_cut[kind] = {}
+                for r in config.ratios_db:
+                    mic = np.clip(echo_cut + noise + person_tracks[r], -1, 1)
+                    out, _ = process(mic, cut, kind)
+                    res.wer_cut[kind][r] = _wer(recogniser, out, onsets, len(person), ref_words)
         vads = {}
         vad_cpu = {}
-        for kind in config.processings:
+        for kind in config.processings if config.decisions else ():
             for r in streams:
                 vads[kind, r], c = voice_activity(outs[kind, r])
                 vad_cpu[kind] = vad_cpu.get(kind, 0.0) + c
@@ -342,6 +353,17 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
     return results
 
 
+def _wer(recogniser, out: np.ndarray, onsets: list[int], length: int,
+         ref_words: list[str]) -> float:
+    """Mean word error rate of the person's turns (from 0.2 s before to 0.5 s after) in `out`."""
+    errs = []
+    for o in onsets:
+        seg = out[max(0, o - RATE // 5):o + length + RATE // 2]
+        hyp = _words(" ".join(w.text for w in recogniser.transcribe(resample(seg, RATE, 16000))))
+        errs.append(word_error_rate(ref_words, hyp))
+    return float(np.mean(errs))
+
+
 def _erle(mic: np.ndarray, out: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(mic.astype(np.float64) ** 2)
                                / (np.sum(out.astype(np.float64) ** 2) + 1e-20)))
@@ -358,9 +380,10 @@ def markdown(results: list[RoomResult], config: EchoBenchConfig) -> str:
     lines = ["### Echo removed (ERLE, dB, character alone) and the person's level kept (dB)", "",
              "| room | processing | ERLE first s | ERLE after 10 s | CPU s / audio s | "
              + " | ".join(f"kept {r:+.0f} dB" for r in ratios)
-             + (" | " + " | ".join(f"WER {r:+.0f} dB" for r in ratios) if config.asr_model
-                else "") + " |",
-             "| --- " * (5 + len(ratios) * (2 if config.asr_model else 1)) + "|"]
+             + (" | " + " | ".join(f"WER {r:+.0f} dB" for r in ratios)
+                + " | " + " | ".join(f"WER cut {r:+.0f} dB" for r in ratios)
+                if config.asr_model else "") + " |",
+             "| --- " * (5 + len(ratios) * (3 if config.asr_model else 1)) + "|"]
     for res in results:
         for kind in res.erle_first_s:
             row = [res.room, kind, _f(res.erle_first_s[kind]), _f(res.erle_converged[kind]),
@@ -368,7 +391,10 @@ def markdown(results: list[RoomResult], config: EchoBenchConfig) -> str:
             row += [_f(res.kept_db[kind].get(r)) for r in ratios]
             if config.asr_model:
                 row += [_f(res.wer[kind].get(r), "{:.2f}") for r in ratios]
+                row += [_f(res.wer_cut[kind].get(r), "{:.2f}") for r in ratios]
             lines.append("| " + " | ".join(row) + " |")
+    if not config.decisions:
+        return "\n".join(lines) + "\n"
     lines += ["", "### Barge-in: false interruptions, detection and delay", "",
               "| room | decision | false cuts / min | false holds / min | "
               + " | ".join(f"{r:+.0f} dB: cut, hold / cut delay (s)" for r in ratios)

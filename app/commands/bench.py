@@ -43,6 +43,9 @@ def register(sub) -> None:
                    "person's speech (default: the shared recordings, else espeak-ng)")
     p.add_argument("--asr-model", help="--echo: a real recognition model (name or folder) for the "
                    "word error rate of the person's turns; without it WER is not measured")
+    p.add_argument("--no-barge-in", action="store_true",
+                   help="--echo: only the processing table (ERLE, level kept, WER, CPU), not the "
+                   "barge-in decisions")
     p.add_argument("--input", help="--window: microphone (name or index)")
     p.add_argument("--output", help="--window: speaker (name or index)")
     p.set_defaults(func=run)
@@ -139,6 +142,8 @@ def _echo(args: argparse.Namespace) -> int:
             from None
     cfg = replace(EchoBenchConfig(), seconds=args.seconds, trials=args.trials, ratios_db=ratios,
                   speech=Path(args.speech) if args.speech else None, asr_model=args.asr_model)
+    if args.no_barge_in:
+        cfg = replace(cfg, decisions=())
     if args.rooms:
         cfg = replace(cfg, rooms=tuple(r.strip() for r in args.rooms.split(",") if r.strip()))
     results = bench_echo(cfg, progress=lambda m: print(m, file=sys.stderr, flush=True))
