@@ -42,8 +42,10 @@ def _select(box, value) -> None:
 
 def test_shows_the_given_settings(make_dialog):
     s = AppSettings(model="/data/my-dia2", brain="openai", llm_url="http://10.0.0.2:8080/v1",
-                    hands_free=False, vad_threshold=0.3, top_k=33, theme="dark", device="cpu")
+                    hands_free=False, vad_threshold=0.3, top_k=33, theme="dark", device="cpu",
+                    echo_canceller="spectral", noise_suppression=False)
     d = make_dialog(s)
+    assert d.echo_box.currentData() == "spectral" and not d.noise_box.isChecked()
     assert d.model_box.currentData() == "folder" and d.model_folder.text() == "/data/my-dia2"
     assert d.url_edit.text() == "http://10.0.0.2:8080/v1"
     assert d.push_radio.isChecked() and d.sensitivity.value() == 70
@@ -100,7 +102,9 @@ def test_edit_then_ok_returns_and_saves(make_dialog, config_dir, qtbot):
     d.url_edit.setText("http://127.0.0.1:9/v1")
     d.llm_model_edit.setText("llama3.2")
     d.push_radio.setChecked(True)
+    d.noise_box.setChecked(False)
     d.headphones_box.setChecked(True)
+    assert not d.echo_box.isEnabled()  # headphones: no echo canceller to choose
     d.sensitivity.setValue(80)
     d.cfg_check.setChecked(True)
     d.cfg_spin.setValue(3.5)
@@ -115,6 +119,7 @@ def test_edit_then_ok_returns_and_saves(make_dialog, config_dir, qtbot):
         model="nari-labs/Dia2-1B", demo=True, precision="float32", asr_model="tiny.en",
         brain="openai", llm_url="http://127.0.0.1:9/v1", llm_model="llama3.2",
         hands_free=False, headphones=True, vad_threshold=0.2, cfg_scale=3.5, theme="light",
+        noise_suppression=False,
     )
     assert d.settings() == want
     assert load_settings() == want  # written to DIA2CHAT_CONFIG_DIR/settings.toml
