@@ -3,7 +3,7 @@
     character = "ava"
     hands_free = true
     vad_threshold = 0.5
-    model = "nari-labs/Dia2-2B"
+    model = "auto"
     theme = "dark"
 
 `AppSettings` is what the desktop app remembers between runs (the session's own choices are
@@ -63,7 +63,7 @@ class AppSettings:
     noise_suppression: bool = True  # WebRTC's noise suppressor on the microphone too
     vad_threshold: float = 0.5  # Silero speech score that counts as speech; lower = more sensitive
     demo: bool = False  # tiny local demo models instead of the published ones
-    model: str = "nari-labs/Dia2-2B"  # Dia2 checkpoint: Hub repo id or a local folder
+    model: str = "auto"  # Dia2 checkpoint: auto (2B on a GPU with room, else 1B), repo id or folder
     mimi: str | None = None  # Mimi codec weights (repo id, folder or file); None: the default
     device: str = "auto"  # where Dia2 and Mimi run: auto, cpu, cuda (or cuda:N)
     precision: str = "auto"  # Dia2's numbers: auto, float32, reference, fast (app/tts/precision.py)

@@ -2,8 +2,14 @@
 
 `Recognizer.transcribe` takes 16 kHz mono audio and returns `Word`s whose times are seconds on
 the utterance's own timeline (0 = its first sample), which is what a Dia2 prefix needs. Empty or
-silent audio returns no words without touching the model. The model is loaded on first use
-through an injectable loader, so tests can hand in a tiny local model.
+silent audio returns no words without touching the model. The model is loaded on first use (or by
+`load()`) through an injectable loader, so tests can hand in a tiny local model.
+
+On CUDA, loading ends with a one-second probe run, since CTranslate2 opens cuBLAS only when it
+first computes. When the load, the probe or a later transcription fails on the GPU (a missing CUDA
+library, an old driver, no memory), the recogniser says so once (`take_notice()`, and a logged
+warning), switches to the CPU for good (`base.en` int8 unless a model was named, then that model)
+and recognises the same audio there: it never fails turn after turn.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class AsrConfig:
     silence_dbfs: float = -50.0  # audio whose peak stays below this is not recognised at all
     allow_download: bool = True  # fetch a size name that is not cached yet
     cache_dir: str | None = None  # Hugging Face cache folder; None for the usual one
+    cpu_fallback: bool = True  # when CUDA cannot run recognition: say so once, use the CPU
 
 
 def pick_device(device: str = "auto") -> str:
@@ -73,10 +80,21 @@ def is_silent(audio: np.ndarray, dbfs: float) -> bool:
 
 
 def load_whisper(path: str, device: str, compute_type: str, cpu_threads: int):
-    """Default model loader: a `faster_whisper.WhisperModel`."""
+    """Default model loader: a `faster_whisper.WhisperModel` (on CUDA, after opening the CUDA 12
+    libraries CTranslate2 needs: app.asr.cuda_libs)."""
     from faster_whisper import WhisperModel
 
+    if device.startswith("cuda"):
+        from app.asr import cuda_libs
+
+        cuda_libs.preload()
     return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+
+
+#: What a failing GPU recogniser raises: CTranslate2 reports CUDA and library errors as
+#: RuntimeError, an unsupported compute type as ValueError, a library that cannot be opened as
+#: OSError.
+GPU_ERRORS = (RuntimeError, ValueError, OSError)
 
 
 class Recognizer:
@@ -100,13 +118,17 @@ class Recognizer:
         self.compute_type = (
             config.compute_type
             if config.compute_type != "auto"
-            else ("float16" if self.device == "cuda" else "int8")
+            else ("float16" if self.device.startswith("cuda") else "int8")
         )
-        self.model_name = config.model or DEFAULT_MODELS.get(self.device, DEFAULT_MODELS["cpu"])
+        self.model_name = config.model or DEFAULT_MODELS[
+            "cuda" if self.device.startswith("cuda") else "cpu"]
         self._loader = loader
         self._resolver = resolver
         self._model = None
+        self._folder = None  # the loaded model's folder
         self._lock = threading.Lock()
+        self.fallback: str | None = None  # why recognition moved from the GPU to the CPU
+        self._notice: str | None = None  # the same, until `take_notice` hands it out
 
     @property
     def loaded(self) -> bool:
@@ -128,14 +150,71 @@ class Recognizer:
         )
         log.info("loading recognition model %s on %s (%s)", folder, self.device, self.compute_type)
         try:
-            self._model = self._loader(
+            model = self._loader(
                 str(folder), self.device, self.compute_type, self.config.cpu_threads
             )
-        except (RuntimeError, ValueError, OSError) as exc:
+            if self._on_gpu:
+                self._probe(model)
+        except GPU_ERRORS as exc:
+            if not (self._on_gpu and self.config.cpu_fallback):
+                raise UserError(
+                    f"cannot load the recognition model {self.model_name!r} on {self.device} "
+                    f"({self.compute_type}): {exc}; try --asr-device cpu or another model"
+                ) from exc
+            self._fall_back(exc, folder)
+            return
+        self._model, self._folder = model, folder
+
+    @property
+    def _on_gpu(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def _probe(self, model) -> None:
+        """Run the model once on a second of silence, so that a GPU that cannot compute (cuBLAS
+        missing, a driver too old) fails here rather than on the person's first turn."""
+        segments, _info = model.transcribe(
+            np.zeros(SAMPLE_RATE, dtype=np.float32), language=self.config.language, beam_size=1,
+            temperature=[0.0], without_timestamps=True, max_new_tokens=1, vad_filter=False,
+            condition_on_previous_text=False)
+        for _ in segments:
+            pass
+
+    def _fall_back(self, exc: BaseException, gpu_folder) -> None:
+        """Recognise on the CPU from now on: the CPU default model (or the one named), int8. When
+        that model is not cached and cannot be fetched, the GPU model's folder runs on the CPU."""
+        reason = str(exc).strip() or type(exc).__name__
+        gpu_name = self.model_name
+        self.device, self.compute_type = "cpu", "int8"
+        self.model_name = self.config.model or DEFAULT_MODELS["cpu"]
+        try:
+            folder = self._resolver(self.model_name, cache_dir=self.config.cache_dir,
+                                    allow_download=self.config.allow_download)
+        except UserError as missing:
+            if gpu_folder is None:
+                raise
+            log.warning("%s; using %s on the CPU instead", missing, gpu_name)
+            self.model_name, folder = gpu_name, gpu_folder
+        try:
+            self._model = self._loader(str(folder), "cpu", "int8", self.config.cpu_threads)
+        except GPU_ERRORS as cpu_exc:
             raise UserError(
-                f"cannot load the recognition model {self.model_name!r} on {self.device} "
-                f"({self.compute_type}): {exc}; try --asr-device cpu or another model"
-            ) from exc
+                f"speech recognition cannot run on the GPU ({reason}), nor on the CPU with "
+                f"{self.model_name} ({cpu_exc}); try --asr-device cpu with another model"
+            ) from cpu_exc
+        self._folder = folder
+        self.fallback = reason
+        self._notice = (
+            f"Speech recognition cannot run on the GPU ({reason}); recognising on the CPU with "
+            f"{self.model_name} (int8) instead. `uv run main.py doctor` says what to fix "
+            "(usually `uv sync`, which installs the CUDA 12 cuBLAS that CTranslate2 needs)."
+        )
+        log.warning("%s", self._notice)
+
+    def take_notice(self) -> str | None:
+        """The message about a move to the CPU, once (None before one, and after it was taken)."""
+        with self._lock:
+            notice, self._notice = self._notice, None
+        return notice
 
     def transcribe(self, audio: np.ndarray) -> list[Word]:
         """Words of 16 kHz mono float32 `audio` ([N]); [] for empty or silent audio."""
@@ -145,20 +224,29 @@ class Recognizer:
             return []
         with self._lock:
             self._load_locked()
-            segments, _info = self._model.transcribe(
-                audio,
-                language=self.config.language,
-                beam_size=self.config.beam_size,
-                temperature=list(self.config.temperatures),
-                word_timestamps=True,
-                condition_on_previous_text=False,
-                max_new_tokens=self.config.max_new_tokens,
-                vad_filter=False,
-            )
-            words = []
-            for seg in segments:
-                for w in seg.words or []:
-                    text = w.word.strip()
-                    if text:
-                        words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
+            try:
+                return self._words(audio)
+            except GPU_ERRORS as exc:
+                if not (self._on_gpu and self.config.cpu_fallback):
+                    raise
+                self._fall_back(exc, self._folder)
+            return self._words(audio)
+
+    def _words(self, audio: np.ndarray) -> list[Word]:
+        segments, _info = self._model.transcribe(
+            audio,
+            language=self.config.language,
+            beam_size=self.config.beam_size,
+            temperature=list(self.config.temperatures),
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            max_new_tokens=self.config.max_new_tokens,
+            vad_filter=False,
+        )
+        words = []
+        for seg in segments:  # a generator: the model runs while it is read
+            for w in seg.words or []:
+                text = w.word.strip()
+                if text:
+                    words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
         return words

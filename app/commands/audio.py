@@ -63,6 +63,13 @@ def _recognizer(args):
     )
 
 
+def _say_notice(recognizer) -> None:
+    """Once: recognition moved from the GPU to the CPU, and why."""
+    notice = recognizer.take_notice()
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
+
+
 def _format_words(words) -> str:
     if not words:
         return "  (no words)"
@@ -104,6 +111,7 @@ def _cmd_listen(args) -> int:
 
     recognizer = _recognizer(args)
     recognizer.load()  # fail early on a missing model, before opening the microphone
+    _say_notice(recognizer)
     cap = Capture(CaptureConfig(device=args.input, samplerate=args.rate))
     utterances: queue.Queue = queue.Queue()
 
@@ -191,6 +199,7 @@ def _cmd_transcribe(args) -> int:
     t0 = time.perf_counter()
     words = recognizer.transcribe(audio)
     took = time.perf_counter() - t0
+    _say_notice(recognizer)
     if args.json:
         print(
             json.dumps(

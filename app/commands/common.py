@@ -15,7 +15,9 @@ from app.tts.prefix import Word
 def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"Dia2 checkpoint: a Hugging Face repo id or a local folder (default {DEFAULT_MODEL})")
+                   help="Dia2 checkpoint: a Hugging Face repo id, a local folder, or auto (the "
+                   "default: nari-labs/Dia2-2B on a GPU with room for it, nari-labs/Dia2-1B on a "
+                   "smaller GPU or the CPU)")
     g.add_argument("--mimi", default=None,
                    help="Mimi codec weights: file, folder or repo id (default: kyutai/moshiko-pytorch-bf16)")
     g.add_argument("--demo", action="store_true",
@@ -33,6 +35,29 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 def tts_choice(args: argparse.Namespace) -> TtsChoice:
     return TtsChoice(model=args.model, mimi=args.mimi, demo=args.demo, device=args.device,
                      precision=args.precision, cuda_graphs=not args.no_cuda_graphs)
+
+
+def print_device_notes(args: argparse.Namespace, engine) -> None:
+    """Say on standard error what the person should know about where Dia2 runs (a GPU that
+    torch cannot use; the CPU's speed), as the window's banner does."""
+    import sys
+
+    from app.diagnostics.notes import start_notes
+    from app.models.setup import choose_dia2
+
+    model = "" if args.demo else choose_dia2(args.model, "cpu").model
+    params = sum(p.numel() for p in engine.model.parameters())
+    for note in start_notes(str(engine.device), params, model, asked_device=args.device):
+        print(f"note: {note}", file=sys.stderr)
+
+
+def print_recognition_notice(recognizer) -> None:
+    """Say on standard error, once, that recognition moved from the GPU to the CPU."""
+    import sys
+
+    notice = recognizer.take_notice()
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
 
 
 def add_generation_args(p: argparse.ArgumentParser) -> None:

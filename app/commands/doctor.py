@@ -18,14 +18,22 @@ def register(sub) -> None:
         help="check Python, libraries, GPU, sound devices and cached models; say what to fix",
         description="Check the machine for the chosen setup and print one line per check "
         "(ok, warn or FAIL) with what to do about it: Python and library versions, PortAudio, "
-        "the GPU and its driver against the memory the models need, every sound device (each is "
-        "opened briefly), which models are cached and how big they are, whether the app can run "
-        "offline, and where it keeps its files. Nothing is downloaded.",
+        "the GPU and its driver (when torch cannot use an NVIDIA GPU: why, and what to do), "
+        "where speech recognition runs, every sound device (each is opened briefly), the "
+        "memory of the chosen setup part by part, which models are cached and how big they "
+        "are, whether the app can run offline, and where it keeps its files. Nothing is "
+        "downloaded.",
         epilog="Exit status: 0 when no check failed (warnings allowed), 1 when any check failed, "
         "2 for a usage error.",
     )
     p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"the Dia2 checkpoint to check for: repo id or folder (default {DEFAULT_MODEL})")
+                   help="the Dia2 checkpoint to check for: repo id, folder, or auto (default: "
+                   "the one the app picks, Dia2-2B on a GPU with room for it, else Dia2-1B)")
+    p.add_argument("--precision", default="auto", choices=("auto", "reference", "fast", "float32"),
+                   help="Dia2's precision on the GPU, for the memory figures (default auto = "
+                   "reference: float32 weights, bfloat16 activations; fast: bfloat16 weights)")
+    p.add_argument("--no-llm", action="store_true",
+                   help="replies come from a server: leave the local reply model out")
     p.add_argument("--demo", action="store_true",
                    help="check for the demo setup (tiny models built locally, nothing to download)")
     p.add_argument("--asr", default="auto",
@@ -45,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from app.diagnostics import DoctorOptions, exit_code, run_checks
 
     options = DoctorOptions(model=args.model, demo=args.demo, asr=args.asr,
+                            precision=args.precision, llm="" if args.no_llm else DoctorOptions.llm,
                             audio=not args.no_audio, cache_dir=args.cache_dir)
     checks = run_checks(options)
     code = exit_code(checks)

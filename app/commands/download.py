@@ -14,8 +14,9 @@ def register(sub) -> None:
         help="download models now (resumable), so later runs work offline",
         description="Download what the app needs into the standard Hugging Face cache "
         "(HF_HUB_CACHE), with progress bars, so the machine can then go offline: by default the "
-        f"whole setup ({DEFAULT_MODEL}, the Mimi codec, the speech recogniser for this machine and "
-        "the local reply model). An interrupted download resumes.",
+        "whole setup (the Dia2 model that fits this machine: Dia2-2B on a GPU with room for it, "
+        "Dia2-1B otherwise; the Mimi codec, the speech recogniser for this machine and the local "
+        "reply model). An interrupted download resumes.",
     )
     p.add_argument("--model", action="append", default=None,
                    help="only this repository (repeatable) plus the Mimi codec: a Dia2 checkpoint, "

@@ -13,6 +13,8 @@ from app.commands.common import (
     add_generation_args,
     add_model_args,
     generation_options,
+    print_device_notes,
+    print_recognition_notice,
     read_script,
     read_words,
     tts_choice,
@@ -67,7 +69,9 @@ def _transcribe(args, audio: np.ndarray):
         config = demo_asr_config()
     else:
         config = AsrConfig()
-    words = Recognizer(config).transcribe(resample(audio, 24000, 16000))
+    recognizer = Recognizer(config)
+    words = recognizer.transcribe(resample(audio, 24000, 16000))
+    print_recognition_notice(recognizer)
     if not words:
         raise UserError(f"no words were recognised in {args.voice}; give --voice-words")
     return tuple(Word(w.text, w.start, w.end) for w in words)
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     options = generation_options(args)
     t0 = time.perf_counter()
     engine = load_tts(tts_choice(args))
+    print_device_notes(args, engine)
     prefix = _voice_prefix(args, engine)
     engine.check_fits(engine.parse(script), options, engine.plan_prefix(prefix))
     t_loaded = time.perf_counter()

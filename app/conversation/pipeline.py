@@ -235,6 +235,10 @@ class TurnPipeline:
             words = list(words_from(self.recognizer.transcribe(a16)))
         except Exception as exc:
             self.emit(Error(f"speech recognition failed: {exc}", "recognition"))
+        take_notice = getattr(self.recognizer, "take_notice", None)
+        notice = take_notice() if take_notice is not None else None
+        if notice:  # recognition moved to the CPU during this turn (said once)
+            self.emit(Error(notice, "recognition"))
         t1 = self.clock()
         codes = None
         if len(audio) >= 1:

@@ -16,7 +16,13 @@ from app.conversation.character import Character
 from app.conversation.events import Error, Event
 from app.conversation.pipeline import PipelineConfig, TurnPipeline
 from app.conversation.recorder import SessionRecorder
-from app.conversation.session import SessionOptions, make_session_brain, open_models, voice_turn
+from app.conversation.session import (
+    SessionOptions,
+    make_session_brain,
+    open_models,
+    start_notes,
+    voice_turn,
+)
 from app.conversation.timeline import Timeline
 from app.conversation.turns import Conversation
 from app.errors import UserError
@@ -52,6 +58,9 @@ class Session:
         voice = voice_turn(character, engine, recognizer, budget.voice_max_frames)
         brain = brain if brain is not None else make_session_brain(character, opts)
         emit = on_event or (lambda e: None)
+        notes = start_notes(opts, engine, recognizer)
+        if notes:  # one message, so the window's banner shows them all
+            emit(Error(" ".join(notes), "device"))
         recorder = None
         if out is not None:
             recorder = SessionRecorder(

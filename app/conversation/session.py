@@ -25,7 +25,7 @@ class SessionOptions:
     """The user's choices for one session."""
 
     demo: bool = False  # tiny local models instead of the published ones
-    model: str = "nari-labs/Dia2-2B"  # Dia2 checkpoint (repo id or folder)
+    model: str = "auto"  # Dia2 checkpoint (repo id or folder); auto: the one that fits the device
     mimi: str | None = None  # Mimi weights; None: the default
     device: str = "auto"  # where Dia2 and Mimi run
     precision: str = "auto"  # Dia2's precision (app/tts/precision.py)
@@ -38,7 +38,8 @@ class SessionOptions:
 
 
 def open_models(opts: SessionOptions):
-    """(Dia2 engine with its codec, recogniser)."""
+    """(Dia2 engine with its codec, recogniser), both loaded: a GPU that cannot recognise moves
+    recognition to the CPU here, before anyone speaks (the recogniser's `take_notice` says so)."""
     from app.asr.recognizer import AsrConfig, Recognizer
     from app.models.tts_loader import TtsChoice, load_tts
 
@@ -51,7 +52,25 @@ def open_models(opts: SessionOptions):
         recognizer = Recognizer(demo_asr_config(demo_cache_root() / "whisper"))
     else:
         recognizer = Recognizer(AsrConfig(model=opts.asr_model))
+    recognizer.load()
     return engine, recognizer
+
+
+def start_notes(opts: SessionOptions, engine, recognizer) -> list[str]:
+    """What the person should know as a session starts: a GPU that torch cannot use, Dia2's
+    speed on the CPU, recognition moved to the CPU (each said once; [] when all is well)."""
+    from app.diagnostics.notes import start_notes as device_notes
+
+    model = ""
+    if not opts.demo:
+        from app.models.setup import choose_dia2
+
+        model = choose_dia2(opts.model, "cpu").model
+    params = sum(p.numel() for p in engine.model.parameters())
+    notes = device_notes(str(engine.device), params, model, asked_device=opts.device)
+    take = getattr(recognizer, "take_notice", None)
+    notice = take() if take is not None else None
+    return notes + ([notice] if notice else [])
 
 
 def make_session_brain(character: Character, opts: SessionOptions):

@@ -3,11 +3,14 @@
 The checks live in small modules with no Qt and no printing, so the command line, the desktop
 window and the tests all use the same logic:
 
-- `system`: Python, library versions, PortAudio, the GPU and its driver against what the models
-  need;
+- `system`: Python, library versions, PortAudio;
+- `gpu`: the NVIDIA GPU and its driver: whether torch can use it, and if not why (the driver
+  against what torch's CUDA build needs) and what to do; its memory against the setup's;
+- `recognition`: where speech recognition will run, and whether CTranslate2's CUDA 12 libraries
+  are there;
 - `audio`: every sound device opened briefly;
-- `models`: which models are cached (and their size), whether the app can run offline, where the
-  app keeps its files; the table of what each model size needs (`MODEL_NEEDS`).
+- `models`: the setup's memory part by part (`app.models.sizes`), which models are cached (and
+  their size), whether the app can run offline, where the app keeps its files.
 
 `run_checks` runs them in that order; `exit_code` gives 1 when any check failed, else 0.
 """
@@ -44,24 +47,37 @@ class Check:
 class DoctorOptions:
     """What `doctor` checks against."""
 
-    model: str = "nari-labs/Dia2-2B"  # the Dia2 checkpoint the user means to run (repo or folder)
+    model: str = "auto"  # the Dia2 checkpoint (repo or folder); auto: the one that fits the GPU
     demo: bool = False  # check for the demo setup (tiny models built locally) instead
     asr: str = "auto"  # recognition model size or repo; auto: the one the app picks on this machine
+    precision: str = "auto"  # Dia2's precision on the GPU: auto (= reference), reference, fast, float32
+    llm: str = "Qwen/Qwen2.5-1.5B-Instruct"  # the local reply model; "": replies from a server
     audio: bool = True  # open every sound device briefly
     cache_dir: Path | None = None  # Hugging Face cache; None: the standard one (HF_HUB_CACHE)
 
 
 def run_checks(options: DoctorOptions) -> list[Check]:
     """All checks, in the order they are shown."""
-    from app.diagnostics import audio, models, system
+    from dataclasses import replace
+
+    from app.diagnostics import audio, gpu, models, recognition, system
+    from app.models.setup import choose_dia2
 
     checks = [system.check_python(), *system.check_packages(), system.check_portaudio()]
-    gpu = system.gpu_info()
-    need = models.gpu_need(options, cuda=gpu.available)
-    checks.append(system.check_gpu(gpu, need, demo=options.demo))
+    info = gpu.gpu_info()
+    if not options.demo:
+        picked = choose_dia2(options.model, gpu_total=info.total_bytes)
+        options = replace(options, model=picked.model)
+        if picked.reason:
+            checks.append(Check("dia2 model", "ok", f"auto: {picked.model} ({picked.reason})",
+                                data={"model": picked.model, "reason": picked.reason}))
+    need = models.gpu_need(options, cuda=info.available)
+    checks.append(gpu.check_gpu(info, need, model=options.model, demo=options.demo))
+    checks.append(recognition.check_recognition(options.asr, driver_gpus=info.gpus))
     if options.audio:
         checks.extend(audio.check_devices())
-    checks.extend(models.check_models(options, cuda=gpu.available))
+    checks.extend(models.check_memory(options, cuda=info.available))
+    checks.extend(models.check_models(options, cuda=info.available))
     checks.extend(models.check_folders(options))
     return checks
 

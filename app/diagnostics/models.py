@@ -1,11 +1,9 @@
 """Model checks: what the chosen setup needs, what is cached, offline readiness, where files live.
 
-`MODEL_NEEDS` is the one table of what each model takes on the GPU. No published checkpoint has
-been measured on a GPU by this project yet, so every entry is an estimate from the parameter
-count (`measured=False`): bytes per parameter as the model runs (bfloat16 / float16: 2), plus
-`RUNTIME_OVERHEAD_BYTES` once for the CUDA context, the Dia2 caches of the 2-minute context with
-guidance (batch 2), CUDA-graph pools and activations. When a checkpoint is cached, its parameter
-count is read from its safetensors header instead of the table.
+The memory a setup needs comes from `app.models.sizes` (counted from the published shapes, per
+precision; see there). When the chosen Dia2 checkpoint is cached, its parameter count is read
+from its safetensors header instead. `check_memory` shows the setup part by part, with its total
+on the GPU and on disk.
 """
 
 from __future__ import annotations
@@ -14,43 +12,17 @@ import json
 import logging
 import os
 import struct
-from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 
 from app.diagnostics import Check, DoctorOptions
 from app.errors import UserError
-from app.models import hub
+from app.models import hub, sizes
 
 log = logging.getLogger(__name__)
 
 GIB = 2**30
-
-
-@dataclass(frozen=True)
-class ModelNeed:
-    """What one model takes on the GPU."""
-
-    params: float  # number of parameters
-    bytes_per_param: int  # as it runs: 2 for bfloat16 / float16
-    measured: bool  # True: measured on a GPU; False: estimated from the parameter count
-    what: str  # what the model is, for people reading the table
-
-    @property
-    def gpu_bytes(self) -> int:
-        return int(self.params * self.bytes_per_param)
-
-
-MODEL_NEEDS: dict[str, ModelNeed] = {
-    "nari-labs/Dia2-1B": ModelNeed(1.0e9, 2, False, "Dia2 1B in bfloat16 (count from its name)"),
-    "nari-labs/Dia2-2B": ModelNeed(2.0e9, 2, False, "Dia2 2B in bfloat16 (count from its name)"),
-    hub.MIMI_REPO: ModelNeed(0.1e9, 2, False, "Mimi codec, about 0.1 B parameters"),
-    "large-v3-turbo": ModelNeed(0.81e9, 2, False, "Whisper large-v3-turbo float16 (recogniser "
-                                "on the GPU), 809 M parameters"),
-}
-RUNTIME_OVERHEAD_BYTES = int(1.5 * GIB)  # estimate: CUDA context, caches, graph pools
 DEMO_NEED_BYTES = int(0.5 * GIB)  # estimate: the CUDA context; the demo models are tiny
-ASR_DEFAULTS = {"cpu": "base.en", "cuda": "large-v3-turbo"}  # as app.asr.recognizer picks
 
 
 def safetensors_params(path: Path) -> int:
@@ -87,50 +59,84 @@ def _snapshot(repo: str, cache_dir: Path | None) -> Path | None:
     return None
 
 
-def _dia2_need(options: DoctorOptions) -> tuple[int, str]:
-    """(GPU bytes of the Dia2 weights, where the figure comes from)."""
+def _cached_params(options: DoctorOptions) -> int | None:
+    """The Dia2 checkpoint's parameter count from its weights file, when it is on disk."""
     folder = Path(options.model)
     if not folder.is_dir():
         folder = _snapshot(options.model, options.cache_dir)
-    if folder is not None:
-        try:
-            weights = hub.read_assets(folder).weights
-            return safetensors_params(weights) * 2, "Dia2 from its cached weights"
-        except (UserError, OSError, ValueError) as exc:
-            log.debug("cannot read the parameter count of %s: %s", folder, exc)
-    need = MODEL_NEEDS.get(options.model, MODEL_NEEDS[hub.DEFAULT_DIA2_REPO])
-    return need.gpu_bytes, "Dia2 estimated from its parameter count"
+    if folder is None:
+        return None
+    try:
+        return safetensors_params(hub.read_assets(folder).weights)
+    except (UserError, OSError, ValueError) as exc:
+        log.debug("cannot read the parameter count of %s: %s", folder, exc)
+        return None
 
 
-def asr_choice(options: DoctorOptions, cuda: bool) -> tuple[str, str]:
-    """(recognition model size or spec, its Hub repository) the app would load."""
+def asr_choice(options: DoctorOptions) -> tuple[str, str, bool]:
+    """(recognition model size or spec, its Hub repository, whether it runs on the GPU) as the
+    app's recogniser picks them (on the GPU when CTranslate2 sees one)."""
     from app.asr.models import WHISPER_REPOS
+    from app.asr.recognizer import DEFAULT_MODELS, pick_device
 
-    spec = ASR_DEFAULTS["cuda" if cuda else "cpu"] if options.asr == "auto" else options.asr
-    return spec, WHISPER_REPOS.get(spec, spec)
+    on_gpu = pick_device("auto").startswith("cuda")
+    spec = DEFAULT_MODELS["cuda" if on_gpu else "cpu"] if options.asr == "auto" else options.asr
+    return spec, WHISPER_REPOS.get(spec, spec), on_gpu
+
+
+def memory_parts(options: DoctorOptions, cuda: bool = True) -> tuple[list[sizes.Part], str]:
+    """(the setup's memory part by part, where the Dia2 figure comes from)."""
+    params = _cached_params(options)
+    basis = ("Dia2 counted from its cached weights" if params is not None
+             else "Dia2 from the published shape" if options.model in sizes.DIA2_SIZES
+             else "Dia2 not known here: the 2B's figures")
+    spec, _repo, asr_gpu = asr_choice(options)
+    parts = sizes.setup_parts(
+        options.model, precision=options.precision, asr=spec if asr_gpu else None,
+        llm=options.llm or None, dia2_params=params, cuda=cuda)
+    if not asr_gpu and spec in sizes.ASR_SIZES:  # on the CPU: disk only
+        rec = sizes.ASR_SIZES[spec]
+        parts.insert(3, sizes.Part(f"{rec.name} (recogniser, on the CPU)", 0, rec.disk_bytes,
+                                   "count"))
+    return parts, basis
 
 
 def gpu_need(options: DoctorOptions, cuda: bool = True) -> tuple[int, str]:
     """(bytes of GPU memory the chosen setup needs, how that was worked out)."""
     if options.demo:
         return DEMO_NEED_BYTES, "demo: estimate"
-    dia2, basis = _dia2_need(options)
-    total = dia2 + MODEL_NEEDS[hub.MIMI_REPO].gpu_bytes + RUNTIME_OVERHEAD_BYTES
-    spec, _ = asr_choice(options, cuda)
-    if cuda and spec in MODEL_NEEDS:
-        total += MODEL_NEEDS[spec].gpu_bytes
-    return total, f"{basis}; codec, recogniser and runtime overhead estimated"
+    parts, basis = memory_parts(options, cuda=True)
+    return sizes.total_gpu(parts), (f"{basis}, {sizes.check_precision(options.precision)} "
+                                    "precision; the CUDA context estimated")
 
 
-def needed_repos(options: DoctorOptions, cuda: bool) -> list[str]:
+def check_memory(options: DoctorOptions, cuda: bool) -> list[Check]:
+    """The setup's memory part by part: GPU memory (counted from the shapes) and disk."""
+    if options.demo:
+        return []
+    parts, basis = memory_parts(options, cuda=True)
+    gpu, disk = sizes.total_gpu(parts), sizes.total_disk(parts)
+    lines = "; ".join(f"{p.name} {sizes.gib(p.gpu_bytes)}" for p in parts if p.gpu_bytes)
+    needs = "needs" if cuda else "would need (with a GPU; none is used here)"
+    detail = f"the setup {needs} {sizes.gib(gpu)} of GPU memory: {lines}. Disk: {sizes.gib(disk)}"
+    data = {"gpu_bytes": gpu, "disk_bytes": disk, "basis": basis,
+            "precision": sizes.check_precision(options.precision),
+            "parts": [{"name": p.name, "gpu_bytes": p.gpu_bytes, "disk_bytes": p.disk_bytes,
+                       "basis": p.basis} for p in parts]}
+    return [Check("memory", "ok", detail, data=data)]
+
+
+def needed_repos(options: DoctorOptions) -> list[str]:
     """The Hub repositories the chosen setup loads (none for the demo or local folders)."""
     if options.demo:
         return []
     repos = [] if Path(options.model).is_dir() else [options.model]
     repos.append(hub.MIMI_REPO)
-    spec, asr_repo = asr_choice(options, cuda)
+    spec, asr_repo, _ = asr_choice(options)
     if not Path(spec).expanduser().is_dir():
         repos.append(asr_repo)
+    if options.llm and hub.is_repo_id(options.llm) and not Path(options.llm).exists():
+        repos.append(options.llm)
     return repos
 
 
@@ -157,7 +163,7 @@ def check_models(options: DoctorOptions, cuda: bool) -> list[Check]:
         except UserError as exc:
             out.append(Check("model folder", "fail", str(exc), "point --model at a complete "
                              "Dia2 checkpoint folder"))
-    repos = needed_repos(options, cuda)
+    repos = needed_repos(options)
     cached = {m.repo_id: m for m in hub.cached_models(repos, cache_dir=options.cache_dir)}
     offline = hub.is_offline()
     missing = [r for r in repos if r not in cached or not cached[r].complete]

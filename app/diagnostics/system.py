@@ -1,4 +1,4 @@
-"""Checks of the machine itself: Python, library versions, PortAudio, the GPU and its driver."""
+"""Checks of the machine itself: Python, library versions, PortAudio (the GPU: `gpu`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import logging
-import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 
 from app.diagnostics import Check
 
@@ -27,21 +24,6 @@ PACKAGES = (
     ("huggingface-hub", "huggingface_hub", True),
     ("pyside6-essentials", "PySide6", False),
 )
-
-
-@dataclass(frozen=True)
-class GpuInfo:
-    """What torch and nvidia-smi say about the first GPU."""
-
-    available: bool  # torch can use a CUDA device
-    name: str  # the device's name ("" without one)
-    free_bytes: int  # free memory on device 0 (0 without one)
-    total_bytes: int  # total memory on device 0 (0 without one)
-    driver: str  # NVIDIA driver version from nvidia-smi ("" when nvidia-smi is absent)
-    smi_gpus: int  # GPUs nvidia-smi lists (0 when absent)
-    torch_cuda: str  # the CUDA version torch was built for ("" for a CPU-only torch)
-    error: str  # why torch could not be imported or queried ("" when fine)
-    torch_ok: bool = True  # torch imported
 
 
 def check_python() -> Check:
@@ -96,72 +78,3 @@ def check_portaudio() -> Check:
     text = sounddevice.get_portaudio_version()[1]
     return Check("portaudio", "ok", f"sounddevice {sounddevice.__version__}, {text}",
                  data={"version": text, "sounddevice": sounddevice.__version__})
-
-
-def _nvidia_smi() -> tuple[str, int]:
-    """(driver version, number of GPUs) from nvidia-smi; ("", 0) when it is absent or fails."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return "", 0
-    try:
-        out = subprocess.run([exe, "--query-gpu=driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.debug("nvidia-smi failed: %s", exc)
-        return "", 0
-    lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]
-    if out.returncode != 0 or not lines:
-        return "", 0
-    return lines[0], len(lines)
-
-
-def gpu_info() -> GpuInfo:
-    """Ask torch and nvidia-smi about the GPU (initialises CUDA when there is one)."""
-    driver, smi_gpus = _nvidia_smi()
-    base = dict(driver=driver, smi_gpus=smi_gpus)
-    try:
-        import torch
-    except Exception as exc:  # broken torch install
-        return GpuInfo(False, "", 0, 0, torch_cuda="", error=str(exc), torch_ok=False, **base)
-    cuda = torch.version.cuda or ""
-    if not torch.cuda.is_available():
-        return GpuInfo(False, "", 0, 0, torch_cuda=cuda, error="", **base)
-    try:
-        free, total = torch.cuda.mem_get_info(0)
-        name = torch.cuda.get_device_name(0)
-    except RuntimeError as exc:
-        return GpuInfo(False, "", 0, 0, torch_cuda=cuda, error=str(exc), **base)
-    return GpuInfo(True, name, int(free), int(total), torch_cuda=cuda, error="", **base)
-
-
-def check_gpu(gpu: GpuInfo, need: tuple[int, str], demo: bool = False) -> Check:
-    """The GPU against `need` = (bytes the chosen models need on it, how that was worked out)."""
-    need_bytes, basis = need
-    data = {"available": gpu.available, "name": gpu.name, "driver": gpu.driver,
-            "torch_cuda": gpu.torch_cuda, "free_bytes": gpu.free_bytes,
-            "total_bytes": gpu.total_bytes, "need_bytes": need_bytes, "need_basis": basis}
-    driver = f", driver {gpu.driver}" if gpu.driver else ""
-    if not gpu.torch_ok:
-        return Check("gpu", "fail", f"torch cannot be imported: {gpu.error}", "run `uv sync`",
-                     data=data)
-    if not gpu.available:
-        if gpu.smi_gpus:
-            built = f"CUDA {gpu.torch_cuda}" if gpu.torch_cuda else "the CPU only"
-            return Check("gpu", "fail", f"nvidia-smi sees {gpu.smi_gpus} GPU(s){driver}, but "
-                         f"torch (built for {built}) cannot use them{': ' + gpu.error if gpu.error else ''}",
-                         "update the NVIDIA driver to one that supports this CUDA version, or "
-                         "install a torch build for your driver", data=data)
-        if demo:
-            return Check("gpu", "ok", "no CUDA GPU; the demo models run on the CPU", data=data)
-        return Check("gpu", "warn", "no CUDA GPU: the real models run on the CPU, far slower "
-                     "than real time", "use a machine with an NVIDIA GPU and driver "
-                     "(nvidia-smi must work), or try --demo", data=data)
-    have = (f"{gpu.name}{driver}, {gpu.free_bytes / GIB:.1f} of {gpu.total_bytes / GIB:.1f} GiB "
-            f"free; the models need about {need_bytes / GIB:.1f} GiB ({basis})")
-    if gpu.total_bytes < need_bytes:
-        return Check("gpu", "fail", have, "choose a smaller model (--model nari-labs/Dia2-1B) or "
-                     "a GPU with more memory", data=data)
-    if gpu.free_bytes < need_bytes:
-        return Check("gpu", "warn", have, "close other programs using the GPU (see nvidia-smi)",
-                     data=data)
-    return Check("gpu", "ok", have, data=data)

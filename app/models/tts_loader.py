@@ -15,7 +15,7 @@ from app.models.demo_dia2 import demo_cache_root, ensure_demo_dia2
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "nari-labs/Dia2-2B"
+DEFAULT_MODEL = "auto"  # Dia2-2B on a GPU with room for it, else Dia2-1B (app.models.setup)
 DEMO_MIMI_FILE = "mimi-demo-v1.safetensors"
 
 
@@ -23,7 +23,7 @@ DEMO_MIMI_FILE = "mimi-demo-v1.safetensors"
 class TtsChoice:
     """What to load."""
 
-    model: str = DEFAULT_MODEL  # repo id or local folder of the Dia2 checkpoint
+    model: str = DEFAULT_MODEL  # repo id or local folder of the Dia2 checkpoint, or "auto"
     mimi: str | None = None  # Mimi weights (file, folder or repo id); None: moshi's default repo
     demo: bool = False  # use the locally built tiny random models instead
     device: str = "auto"  # auto, cpu, cuda, cuda:N
@@ -56,7 +56,12 @@ def load_tts(choice: TtsChoice):
         assets = read_assets(ensure_demo_dia2())
         mimi_path = ensure_demo_mimi()
     else:
-        assets = read_assets(resolve_dia2(choice.model, progress=choice.progress))
+        from app.models.setup import choose_dia2
+
+        picked = choose_dia2(choice.model, str(device))
+        if picked.reason:
+            log.info("Dia2 model %s: %s", picked.model, picked.reason)
+        assets = read_assets(resolve_dia2(picked.model, progress=choice.progress))
         # The user's --mimi first, then a codec file the checkpoint names, then the default.
         mimi_path = (assets.mimi if choice.mimi is None and assets.mimi is not None
                      else resolve_mimi(choice.mimi, progress=choice.progress))

@@ -44,7 +44,8 @@ from app.workers.probe import ConnectionProbe
 
 log = logging.getLogger(__name__)
 
-DIA2_CHOICES = (("Dia2 2B", "nari-labs/Dia2-2B"), ("Dia2 1B", "nari-labs/Dia2-1B"))
+DIA2_CHOICES = (("Automatic (2B on a GPU with room for it, else 1B)", "auto"),
+                ("Dia2 2B", "nari-labs/Dia2-2B"), ("Dia2 1B", "nari-labs/Dia2-1B"))
 FOLDER = "folder"  # the model combo's data for "a local folder"
 BRAIN_LABELS = {
     "character": "The character's own choice",
@@ -205,7 +206,8 @@ class SettingsDialog(QDialog):
         self.model_box.blockSignals(True)
         self.model_box.clear()
         for label, repo in DIA2_CHOICES:
-            self.model_box.addItem(f"{label} ({repo}) — {model_status(repo, cached)}", repo)
+            text = label if repo == "auto" else f"{label} ({repo}) — {model_status(repo, cached)}"
+            self.model_box.addItem(text, repo)
         self.model_box.addItem("A folder on this computer…", FOLDER)
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(current)))
         self.model_box.blockSignals(False)
