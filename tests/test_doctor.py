@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from app.diagnostics.models import MODEL_NEEDS, RUNTIME_OVERHEAD_BYTES
-from app.models import hub
+from app.models import hub, sizes
 from app.models.demo_mimi import save_demo_mimi
 from tests.audio.pulse import PORTAUDIO_DEVICE, pulse_server  # noqa: F401  (fixture)
 from tests.models.hf_server import HubServer
 
 ROOT = Path(__file__).resolve().parents[1]
-DIA2 = "nari-labs/Dia2-2B"
+DIA2 = "nari-labs/Dia2-1B"  # what the model choice "auto" picks without a GPU
 ASR = "Systran/faster-whisper-base.en"
 DIA2_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
@@ -34,9 +33,10 @@ def run_main(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.
 
 
 def doctor(env: dict[str, str], *extra: str) -> tuple[int, dict[str, dict]]:
-    """Run `doctor --json` (no sound devices, the CPU recogniser); returns (exit code, checks by
-    name)."""
-    out = run_main("doctor", "--json", "--no-audio", "--asr", "base.en", *extra, env=env)
+    """Run `doctor --json` (no sound devices, the CPU recogniser, replies from a server); returns
+    (exit code, checks by name)."""
+    out = run_main("doctor", "--json", "--no-audio", "--asr", "base.en", "--no-llm", *extra,
+                   env=env)
     assert out.returncode in (0, 1) and "Traceback" not in out.stderr, out.stderr
     report = json.loads(out.stdout)
     assert report["ok"] == (out.returncode == 0)
@@ -45,7 +45,7 @@ def doctor(env: dict[str, str], *extra: str) -> tuple[int, dict[str, dict]]:
 
 @pytest.fixture
 def server(demo_dia2, tmp_path):
-    """A hub server publishing Dia2-2B (the demo checkpoint's files), Mimi and a recogniser."""
+    """A hub server publishing Dia2-1B (the demo checkpoint's files), Mimi and a recogniser."""
     mimi = save_demo_mimi(tmp_path / "mimi.safetensors")
     with HubServer() as srv:
         srv.add_repo(DIA2, {n: (demo_dia2 / n).read_bytes() for n in DIA2_FILES}
@@ -65,6 +65,7 @@ def env(server, tmp_path, demo_root) -> dict[str, str]:
 def test_before_and_after_download(server, env, demo_dia2):
     code, checks = doctor(env)
     assert code == 0  # online: missing models are downloaded on first use, so only warnings
+    assert checks["dia2 model"]["data"]["model"] == DIA2  # auto, on a machine without a GPU
     for repo in (DIA2, hub.MIMI_REPO, ASR):
         c = checks[f"model {repo}"]
         assert c["status"] == "warn" and "not cached" in c["detail"]
@@ -73,7 +74,10 @@ def test_before_and_after_download(server, env, demo_dia2):
     assert checks["offline"]["data"]["missing"] == [DIA2, hub.MIMI_REPO, ASR]
     fix = checks["offline"]["fix"]
     assert f"download --model {DIA2} --model {ASR}" in fix
-    assert "estimated" in checks["gpu"]["data"]["need_basis"]
+    assert "published shape" in checks["gpu"]["data"]["need_basis"]
+    memory = checks["memory"]["data"]
+    assert memory["precision"] == "reference"
+    assert memory["gpu_bytes"] == sizes.total_gpu(sizes.setup_parts(DIA2, asr=None, llm=None))
     assert checks["python"]["status"] == "ok" and checks["library torch"]["status"] == "ok"
 
     code, checks = doctor({**env, "HF_HUB_OFFLINE": "1"})
@@ -87,25 +91,28 @@ def test_before_and_after_download(server, env, demo_dia2):
 
     code, checks = doctor(env)
     assert code == 0
-    sizes = {
+    on_disk = {
         DIA2: sum((demo_dia2 / n).stat().st_size for n in DIA2_FILES),
         hub.MIMI_REPO: len(server._repos[hub.MIMI_REPO].files[hub.MIMI_FILE]),
         ASR: sum(len(b) for b in server._repos[ASR].files.values()),
     }
-    for repo, size in sizes.items():
+    for repo, size in on_disk.items():
         c = checks[f"model {repo}"]
         assert c["status"] == "ok" and c["data"]["complete"], c
         assert c["data"]["size_bytes"] == size
         assert c["data"]["path"].startswith(env["HF_HUB_CACHE"])
     assert checks["offline"]["status"] == "ok" and checks["offline"]["data"]["offline_ok"]
 
-    # The GPU need now comes from the cached weights' parameter count.
+    # The GPU need now comes from the cached checkpoint: its weights' parameter count in float32
+    # (the reference precision) and its config's cache shape.
     params = sum(t.numel() for t in load_file(demo_dia2 / "model.safetensors").values())
+    config = json.loads((demo_dia2 / "config.json").read_text())["model"]["decoder"]
+    cache = (2 * config["n_layer"] * 2 * 1501 * config["kv_heads"] * config["gqa_head_dim"] * 2)
     gpu = checks["gpu"]["data"]
-    assert gpu["need_basis"].startswith("Dia2 from its cached weights")
-    # --asr base.en runs on the CPU, so the recogniser adds nothing on the GPU.
-    assert gpu["need_bytes"] == (params * 2 + MODEL_NEEDS[hub.MIMI_REPO].gpu_bytes
-                                 + RUNTIME_OVERHEAD_BYTES)
+    assert gpu["need_basis"].startswith("Dia2 counted from its cached weights")
+    # --asr base.en runs on the CPU and --no-llm drops the reply model: neither adds GPU memory.
+    assert gpu["need_bytes"] == (params * 4 + cache + sizes.MIMI.params * 4
+                                 + sizes.RUNTIME_BYTES)
 
     # Offline with the server gone: everything still there.
     server.stop()
@@ -116,29 +123,29 @@ def test_before_and_after_download(server, env, demo_dia2):
 
 def test_interrupted_download_resumes_from_the_command_line(server, env):
     weights = os.urandom(25_000_000)  # bigger than huggingface_hub's 10 MiB write chunks
-    server.add_repo("nari-labs/Dia2-1B", {"config.json": b'{"c": 1}',
+    server.add_repo("nari-labs/Dia2-2B", {"config.json": b'{"c": 1}',
                                           "model.safetensors": weights,
                                           "tokenizer.json": b'{"t": 1}'})
     server.cut_after("model.safetensors", 15_000_000)
-    first = run_main("download", "--model", "nari-labs/Dia2-1B", env=env)
+    first = run_main("download", "--model", "nari-labs/Dia2-2B", env=env)
     assert first.returncode == 2
     assert "run the same command again to resume" in first.stderr
     assert "Traceback" not in first.stderr
 
-    code, checks = doctor(env, "--model", "nari-labs/Dia2-1B")
-    c = checks["model nari-labs/Dia2-1B"]
+    code, checks = doctor(env, "--model", "nari-labs/Dia2-2B")
+    c = checks["model nari-labs/Dia2-2B"]
     assert c["status"] == "warn" and "partly downloaded" in c["detail"]
     assert c["data"]["cached"] and not c["data"]["complete"]
 
     server.clear_cuts()
     server.requests.clear()
-    again = run_main("download", "--model", "nari-labs/Dia2-1B", env=env)
+    again = run_main("download", "--model", "nari-labs/Dia2-2B", env=env)
     assert again.returncode == 0, again.stderr
     ranges = [r.range for r in server.requests
               if r.method == "GET" and r.path.endswith("model.safetensors")]
     assert ranges == [f"bytes={10 * 1024 * 1024}-"]  # resumed, not started over
-    code, checks = doctor(env, "--model", "nari-labs/Dia2-1B")
-    c = checks["model nari-labs/Dia2-1B"]
+    code, checks = doctor(env, "--model", "nari-labs/Dia2-2B")
+    c = checks["model nari-labs/Dia2-2B"]
     assert c["status"] == "ok" and c["data"]["size_bytes"] == len(weights) + 16
     snapshot = Path(c["data"]["path"]) / "snapshots"
     assert [p.read_bytes() == weights for p in snapshot.glob("*/model.safetensors")] == [True]
@@ -168,7 +175,7 @@ def test_local_model_folder(env, demo_dia2, tmp_path):
     code, checks = doctor(env, "--model", str(demo_dia2))
     assert checks["model folder"]["status"] == "ok"
     assert f"model {DIA2}" not in checks  # a folder needs no Dia2 download
-    assert checks["gpu"]["data"]["need_basis"].startswith("Dia2 from its cached weights")
+    assert checks["gpu"]["data"]["need_basis"].startswith("Dia2 counted from its cached weights")
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{}")
@@ -204,6 +211,14 @@ def test_download_without_arguments_fetches_the_whole_setup(server, env, tmp_pat
     assert fetched == f"fetching: {DIA2}, {hub.MIMI_REPO}, {ASR}, {llm}"
     code, checks = doctor(env)
     assert code == 0 and checks["offline"]["data"]["offline_ok"]
+    # without --no-llm, doctor also checks the local reply model and counts it in the memory
+    out = run_main("doctor", "--json", "--no-audio", "--asr", "base.en", env=env)
+    report = {c["name"]: c for c in json.loads(out.stdout)["checks"]}
+    assert report[f"model {llm}"]["status"] == "ok" and report["offline"]["status"] == "ok"
+    parts = [p["name"] for p in report["memory"]["data"]["parts"]]
+    assert "Qwen2.5-1.5B-Instruct (local replies)" in parts
+    assert report["memory"]["data"]["gpu_bytes"] == (checks["memory"]["data"]["gpu_bytes"]
+                                                     + sizes.REPLY_LLM.params * 2)
     cached = {m.repo_id: m for m in hub.cached_models([DIA2, hub.MIMI_REPO, ASR, llm],
                                                       cache_dir=env["HF_HUB_CACHE"])}
     assert set(cached) == {DIA2, hub.MIMI_REPO, ASR, llm} and all(m.complete for m in cached.values())

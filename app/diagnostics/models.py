@@ -59,17 +59,24 @@ def _snapshot(repo: str, cache_dir: Path | None) -> Path | None:
     return None
 
 
-def _cached_params(options: DoctorOptions) -> int | None:
-    """The Dia2 checkpoint's parameter count from its weights file, when it is on disk."""
+def _cached_shape(options: DoctorOptions) -> sizes.Dia2Size | None:
+    """The Dia2 checkpoint's size from its files (parameters from the weights' header, cache
+    shape from config.json), when it is on disk."""
     folder = Path(options.model)
     if not folder.is_dir():
         folder = _snapshot(options.model, options.cache_dir)
     if folder is None:
         return None
     try:
-        return safetensors_params(hub.read_assets(folder).weights)
-    except (UserError, OSError, ValueError) as exc:
-        log.debug("cannot read the parameter count of %s: %s", folder, exc)
+        assets = hub.read_assets(folder)
+        params = safetensors_params(assets.weights)
+        raw = json.loads(assets.config.read_text(encoding="utf-8"))
+        dec = raw["model"]["decoder"]
+        steps = int(raw.get("runtime", {}).get("max_context_steps", 1500))
+        return sizes.Dia2Size(params, assets.weights.stat().st_size, True, int(dec["n_layer"]),
+                              int(dec["kv_heads"]), int(dec["gqa_head_dim"]), steps + 1)
+    except (UserError, OSError, ValueError, KeyError, TypeError) as exc:
+        log.debug("cannot read the size of %s: %s", folder, exc)
         return None
 
 
@@ -86,14 +93,14 @@ def asr_choice(options: DoctorOptions) -> tuple[str, str, bool]:
 
 def memory_parts(options: DoctorOptions, cuda: bool = True) -> tuple[list[sizes.Part], str]:
     """(the setup's memory part by part, where the Dia2 figure comes from)."""
-    params = _cached_params(options)
-    basis = ("Dia2 counted from its cached weights" if params is not None
+    shape = _cached_shape(options)
+    basis = ("Dia2 counted from its cached weights" if shape is not None
              else "Dia2 from the published shape" if options.model in sizes.DIA2_SIZES
              else "Dia2 not known here: the 2B's figures")
     spec, _repo, asr_gpu = asr_choice(options)
     parts = sizes.setup_parts(
         options.model, precision=options.precision, asr=spec if asr_gpu else None,
-        llm=options.llm or None, dia2_params=params, cuda=cuda)
+        llm=options.llm or None, dia2_size=shape, cuda=cuda)
     if not asr_gpu and spec in sizes.ASR_SIZES:  # on the CPU: disk only
         rec = sizes.ASR_SIZES[spec]
         parts.insert(3, sizes.Part(f"{rec.name} (recogniser, on the CPU)", 0, rec.disk_bytes,

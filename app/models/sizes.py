@@ -112,7 +112,7 @@ class Part:
 
 
 def setup_parts(dia2: str, *, precision: str = DEFAULT_PRECISION, asr: str | None = "large-v3-turbo",
-                llm: str | None = "Qwen/Qwen2.5-1.5B-Instruct", dia2_params: int | None = None,
+                llm: str | None = "Qwen/Qwen2.5-1.5B-Instruct", dia2_size: Dia2Size | None = None,
                 cuda: bool = True) -> list[Part]:
     """The memory of one setup, part by part.
 
@@ -121,18 +121,19 @@ def setup_parts(dia2: str, *, precision: str = DEFAULT_PRECISION, asr: str | Non
         precision: Dia2's precision on the GPU.
         asr: the recogniser's size name; a name not in `ASR_SIZES` (or None) adds nothing.
         llm: the local reply model; None when replies come from elsewhere.
-        dia2_params: the checkpoint's parameter count when it is known from its file.
+        dia2_size: the checkpoint's size when it is known from its files (else the published
+            shape of `dia2`, or the 2B's for a checkpoint not known here).
         cuda: whether the models run on a GPU (False: every GPU figure is 0).
     """
     precision = check_precision(precision)
-    size = DIA2_SIZES.get(dia2, DIA2_SIZES[DIA2_LARGE])
-    params = dia2_params if dia2_params is not None else size.params
+    size = dia2_size or DIA2_SIZES.get(dia2, DIA2_SIZES[DIA2_LARGE])
+    params = size.params
     label = dia2.rsplit("/", 1)[-1] if dia2 in DIA2_SIZES else "Dia2"
     wbytes = _BYTES[precision][0]
     g = 1 if cuda else 0
     parts = [
         Part(f"{label} weights ({'float32' if wbytes == 4 else 'bfloat16'}, {precision})",
-             g * params * wbytes, size.file_bytes if dia2 in DIA2_SIZES else params * 4, "count"),
+             g * params * wbytes, size.file_bytes, "count"),
         Part(f"{label} key/value cache (2 min context)", g * dia2_cache_bytes(size, precision), 0,
              "count"),
         Part(f"{MIMI.name} (float32)", g * MIMI.params * MIMI.gpu_bytes_per_param,
