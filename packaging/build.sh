@@ -59,8 +59,12 @@ for f in person.wav character.wav mix.wav transcript.json transcript.srt; do
 done
 echo "smoke: chat --demo --headless recorded a session"
 
+cublas=()
+if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then  # CTranslate2's CUDA 12 libraries
+  cublas=(nvidia/cublas/lib/libcublas.so.12 nvidia/cublas/lib/libcublasLt.so.12)
+fi
 for f in faster_whisper/assets/silero_vad_v6.onnx libportaudio.so.2 \
-         livekit/rtc/resources/liblivekit_ffi.so; do
+         livekit/rtc/resources/liblivekit_ffi.so "${cublas[@]}"; do
   [ -f "$BUNDLE/_internal/$f" ] || { echo "the bundle lacks $f" >&2; exit 1; }
 done
 
@@ -72,4 +76,12 @@ run bench --echo --rooms dry --seconds 20 --trials 1 --ratios 0 --speech "$tmp/s
   > "$tmp/echo.md"
 grep -q "| dry | aec3 |" "$tmp/echo.md" || { echo "bench --echo: no AEC3 figures" >&2; exit 1; }
 echo "smoke: bench --echo ran WebRTC's echo canceller (livekit's native library)"
+if [ "${#cublas[@]}" -gt 0 ]; then  # the bundle opens its own copy (no GPU is needed for that)
+  report=$(run doctor --demo --no-audio --json || true)
+  case "$report" in *"\"$BUNDLE/_internal/nvidia/cublas/lib/libcublas.so.12\""*) ;;
+    *) echo "doctor: recognition does not open the bundle's CUDA 12 cuBLAS" >&2; exit 1 ;; esac
+  case "$report" in *'"cuda_libs_ok": true'*) ;;
+    *) echo "doctor: the bundle's CUDA 12 cuBLAS did not open" >&2; exit 1 ;; esac
+  echo "smoke: recognition opens the bundle's CUDA 12 cuBLAS"
+fi
 echo "bundle OK in $(( $(date +%s) - start )) s"

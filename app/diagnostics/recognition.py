@@ -54,9 +54,12 @@ def check_recognition(asr: str = "auto", *, devices: Callable[[], int] = ct2_cud
     libs = libs or cuda_libs.preload
     count = devices()
     named = asr != "auto"
+    found = libs()  # opened even without a GPU: it shows they are there and load
+    lib_data = {"cuda_libs": list(getattr(found, "loaded", ())), "cuda_libs_ok": bool(found.ok),
+                "cuda_libs_detail": found.describe()}
     if count == 0:
         model = asr if named else DEFAULT_MODELS["cpu"]
-        data = {"device": "cpu", "model": model, "ct2_cuda_devices": 0}
+        data = {"device": "cpu", "model": model, "ct2_cuda_devices": 0, **lib_data}
         if driver_gpus:
             return Check("recognition", "warn",
                          f"on the CPU ({model}, int8): CTranslate2 sees no CUDA device although "
@@ -65,11 +68,9 @@ def check_recognition(asr: str = "auto", *, devices: Callable[[], int] = ct2_cud
                          "see the gpu line", data=data)
         return Check("recognition", "ok", f"on the CPU: {model} (int8)", data=data)
     model = asr if named else DEFAULT_MODELS["cuda"]
-    found = libs()
     compute, why = types()
     data = {"device": "cuda", "model": model, "ct2_cuda_devices": count,
-            "cuda_libs": list(getattr(found, "loaded", ())), "cuda_libs_ok": bool(found.ok),
-            "compute_types": sorted(compute)}
+            "compute_types": sorted(compute), **lib_data}
     fallback = f"recognition will say so once and run on the CPU ({DEFAULT_MODELS['cpu']}, int8)"
     if not found.ok:
         return Check("recognition", "warn", f"{found.describe()}: {fallback}",

@@ -52,3 +52,9 @@ def test_a_gpu_where_cuda_cannot_start():
     c = check_recognition(devices=lambda: 1,
                           types=lambda: (set(), "CUDA driver version is insufficient"))
     assert c.status == "warn" and "insufficient" in c.detail and "base.en" in c.detail
+
+
+def test_the_libraries_are_opened_and_reported_without_a_gpu_too():
+    c = check_recognition()
+    if sys.platform.startswith("linux"):
+        assert c.data["cuda_libs_ok"] and c.data["cuda_libs"][-1].endswith("libcublas.so.12")
