@@ -61,7 +61,7 @@ echo "smoke: chat --demo --headless recorded a session"
 
 cublas=()
 if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then  # CTranslate2's CUDA 12 libraries
-  cublas=(nvidia/cublas/lib/libcublas.so.12 nvidia/cublas/lib/libcublasLt.so.12)
+  cublas=(libcublas.so.12 libcublasLt.so.12 libnvrtc.so.12)
 fi
 for f in faster_whisper/assets/silero_vad_v6.onnx libportaudio.so.2 \
          livekit/rtc/resources/liblivekit_ffi.so "${cublas[@]}"; do
@@ -78,10 +78,11 @@ grep -q "| dry | aec3 |" "$tmp/echo.md" || { echo "bench --echo: no AEC3 figures
 echo "smoke: bench --echo ran WebRTC's echo canceller (livekit's native library)"
 if [ "${#cublas[@]}" -gt 0 ]; then  # the bundle opens its own copy (no GPU is needed for that)
   report=$(run doctor --demo --no-audio --json || true)
-  case "$report" in *"\"$BUNDLE/_internal/nvidia/cublas/lib/libcublas.so.12\""*) ;;
+  case "$report" in *"\"$BUNDLE/_internal/libcublas.so.12\""*) ;;
     *) echo "doctor: recognition does not open the bundle's CUDA 12 cuBLAS" >&2; exit 1 ;; esac
   case "$report" in *'"cuda_libs_ok": true'*) ;;
     *) echo "doctor: the bundle's CUDA 12 cuBLAS did not open" >&2; exit 1 ;; esac
+  [ ! -e "$BUNDLE/_internal/nvidia/cublas" ] || { echo "a second copy of cuBLAS 12" >&2; exit 1; }
   echo "smoke: recognition opens the bundle's CUDA 12 cuBLAS"
 fi
 echo "bundle OK in $(( $(date +%s) - start )) s"

@@ -14,9 +14,10 @@ once a library with that soname is in the process, the dynamic linker hands it t
 own `dlopen("libcublas.so.12")`. They are opened with local symbol scope, and cuBLAS versions its
 symbols (`cublasCreate_v2@@libcublas.so.12`), so torch's CUDA 13 cuBLAS is not disturbed.
 
-The folders searched are every `sys.path` entry and, in the PyInstaller bundle, its
-`sys._MEIPASS` folder (packaging/dia2chat.spec copies the libraries to `nvidia/.../lib` there).
-No torch import here.
+The folders searched are every `sys.path` entry (the wheels' `nvidia/.../lib` layout) and, in the
+PyInstaller bundle, its `sys._MEIPASS` folder, where packaging/dia2chat.spec puts the libraries
+at the top level beside torch's (PyInstaller collects a library's dependencies there, so a
+sub-folder would hold a second copy of the 750 MB cuBLASLt). No torch import here.
 """
 
 from __future__ import annotations
@@ -66,24 +67,30 @@ class CudaLibs:
         return f"CUDA 12 cuBLAS from {Path(cublas).parent}"
 
 
+def bundle_folder() -> Path | None:
+    """The PyInstaller bundle's folder of libraries (None when not running from the bundle)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    return Path(bundle) if bundle else None
+
+
 def search_folders() -> list[Path]:
     """Where the wheels' files may be: the bundle's folder first, then every sys.path entry."""
-    roots = []
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        roots.append(Path(bundle))
+    roots = [bundle_folder()] if bundle_folder() else []
     roots.extend(Path(p) for p in sys.path if p)
     return list(dict.fromkeys(roots))
 
 
 def find(folders: list[Path] | None = None) -> dict[str, Path]:
     """File name -> the first existing path of each library in `folders` (default:
-    `search_folders()`); libraries not found are left out."""
+    `search_folders()`): in a folder's `nvidia/.../lib`, or at the top of the bundle's folder;
+    libraries not found are left out."""
     found: dict[str, Path] = {}
+    bundle = bundle_folder()
     for root in folders if folders is not None else search_folders():
         for sub, name, _required in LIBRARIES:
-            path = root / sub / name
-            if name not in found and path.is_file():
+            candidates = [root / sub / name] + ([root / name] if root == bundle else [])
+            path = next((p for p in candidates if p.is_file()), None)
+            if name not in found and path is not None:
                 found[name] = path
     return found
 

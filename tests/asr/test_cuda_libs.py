@@ -68,16 +68,19 @@ def test_missing_libraries_are_reported_with_the_wheel(tmp_path):
     assert cuda_libs.preload([tmp_path]).missing == libs.missing  # a folder list is never cached
 
 
-def test_a_bundle_layout_is_searched_first(tmp_path, monkeypatch):
-    """The PyInstaller bundle keeps the libraries in nvidia/cublas/lib under sys._MEIPASS."""
-    lib = tmp_path / "nvidia" / "cublas" / "lib"
-    lib.mkdir(parents=True)
+def test_the_bundle_is_searched_first(tmp_path, monkeypatch):
+    """The PyInstaller bundle keeps the libraries at the top of sys._MEIPASS (packaging/)."""
     for name in ("libcublas.so.12", "libcublasLt.so.12"):
-        (lib / name).write_bytes(b"")
+        (tmp_path / name).write_bytes(b"")
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert cuda_libs.search_folders()[0] == tmp_path
     found = cuda_libs.find()
-    assert found["libcublas.so.12"] == lib / "libcublas.so.12"
+    assert found["libcublas.so.12"] == tmp_path / "libcublas.so.12"
+    assert found["libcublasLt.so.12"] == tmp_path / "libcublasLt.so.12"
+    assert "libnvrtc.so.12" not in found or found["libnvrtc.so.12"].parent != tmp_path
+    # a flat folder that is not the bundle is not searched that way
+    monkeypatch.delattr(sys, "_MEIPASS")
+    assert "libcublas.so.12" not in cuda_libs.find([tmp_path])
 
 
 def test_a_library_that_cannot_be_opened_is_reported(tmp_path):
