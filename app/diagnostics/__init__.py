@@ -66,7 +66,8 @@ def run_checks(options: DoctorOptions) -> list[Check]:
     checks = [system.check_python(), *system.check_packages(), system.check_portaudio()]
     info = gpu.gpu_info()
     if not options.demo:
-        picked = choose_dia2(options.model, gpu_total=info.total_bytes)
+        picked = choose_dia2(options.model, precision=options.precision,
+                             gpu_total=info.total_bytes)
         options = replace(options, model=picked.model)
         if picked.reason:
             checks.append(Check("dia2 model", "ok", f"auto: {picked.model} ({picked.reason})",

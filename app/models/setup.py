@@ -23,14 +23,16 @@ class Dia2Choice:
     reason: str  # one line for people ("" when the user named the model)
 
 
-def choose_dia2(model: str = AUTO, device: str = "auto", *, gpu_total: int | None = None) -> Dia2Choice:
+def choose_dia2(model: str = AUTO, device: str = "auto", *, precision: str = "auto",
+                gpu_total: int | None = None) -> Dia2Choice:
     """The Dia2 checkpoint for the choice `model`: itself, or for "auto" Dia2-2B on a GPU with
-    room for the whole 2B setup (reference precision, recogniser and local reply model on the
-    GPU; `app.models.sizes`), and Dia2-1B otherwise (a smaller GPU, or the CPU).
+    room for the whole 2B setup (in `precision`, with the recogniser and the local reply model on
+    the GPU; `app.models.sizes`), and Dia2-1B otherwise (a smaller GPU, or the CPU).
 
     Args:
         model: "auto", a repo id or a folder.
         device: where Dia2 will run ("auto", "cpu", "cuda", "cuda:N").
+        precision: Dia2's precision on the GPU ("auto": reference).
         gpu_total: the GPU's memory in bytes (0: no GPU); None asks torch.
     """
     if model != AUTO:
@@ -39,7 +41,10 @@ def choose_dia2(model: str = AUTO, device: str = "auto", *, gpu_total: int | Non
 
     if gpu_total is None:
         gpu_total = _gpu_total(device)
-    need = sizes.total_gpu(sizes.setup_parts(sizes.DIA2_LARGE))
+    try:
+        need = sizes.total_gpu(sizes.setup_parts(sizes.DIA2_LARGE, precision=precision))
+    except ValueError:  # an unknown precision: loading the model says so
+        need = sizes.total_gpu(sizes.setup_parts(sizes.DIA2_LARGE))
     if gpu_total >= need:
         return Dia2Choice(sizes.DIA2_LARGE, f"the GPU's {sizes.gib(gpu_total)} hold the 2B setup "
                           f"({sizes.gib(need)})")
@@ -75,7 +80,7 @@ def default_asr(device: str = "auto") -> str:
 
 
 def setup_repos(dia2: list[str], *, mimi: str | None = None, asr: str | None = None,
-                llm: str | None = None, device: str = "auto") -> list[str]:
+                llm: str | None = None, device: str = "auto", precision: str = "auto") -> list[str]:
     """Repositories to fetch for Dia2 checkpoints `dia2` ("auto" resolved), the Mimi codec (None: the default),
     the recogniser `asr` (a size name or repo id; None: the default for the device) and the
     local reply model `llm` (a repo id; "" for none). Local folders and files are left out."""
@@ -85,7 +90,8 @@ def setup_repos(dia2: list[str], *, mimi: str | None = None, asr: str | None = N
     def remote(spec: str | None) -> bool:
         return bool(spec) and not Path(spec).exists() and hub.is_repo_id(spec)
 
-    repos = [r for r in (choose_dia2(m, device).model for m in dia2) if remote(r)]
+    repos = [r for r in (choose_dia2(m, device, precision=precision).model for m in dia2)
+             if remote(r)]
     if mimi is None:
         repos.append(hub.MIMI_REPO)
     elif remote(mimi):
@@ -112,6 +118,6 @@ def missing_models(opts, character) -> list[str]:
     elif opts.brain == "character" and isinstance(character.brain, TransformersConfig):
         llm = character.brain.model
     wanted = setup_repos([opts.model], mimi=opts.mimi, asr=opts.asr_model, llm=llm,
-                         device=opts.device)
+                         device=opts.device, precision=opts.precision)
     complete = {m.repo_id for m in hub.cached_models(wanted) if m.complete}
     return [r for r in wanted if r not in complete]

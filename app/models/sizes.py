@@ -81,8 +81,12 @@ LLM_SIZES = {"Qwen/Qwen2.5-1.5B-Instruct": REPLY_LLM}
 RUNTIME_BYTES = 1 * GIB  # estimate: CUDA context, library workspaces, graph pools, activations
 
 
+_ALIASES = {"bfloat16": "fast", "bf16": "fast", "fp32": "float32"}  # as --precision accepts
+
+
 def check_precision(precision: str) -> str:
-    """`precision` if it is one of `PRECISIONS` ("auto" means the CUDA default)."""
+    """`precision` as one of `PRECISIONS` ("auto" means the CUDA default)."""
+    precision = _ALIASES.get(precision, precision)
     if precision == "auto":
         return DEFAULT_PRECISION
     if precision not in _BYTES:

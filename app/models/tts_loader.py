@@ -58,7 +58,7 @@ def load_tts(choice: TtsChoice):
     else:
         from app.models.setup import choose_dia2
 
-        picked = choose_dia2(choice.model, str(device))
+        picked = choose_dia2(choice.model, str(device), precision=choice.precision)
         if picked.reason:
             log.info("Dia2 model %s: %s", picked.model, picked.reason)
         assets = read_assets(resolve_dia2(picked.model, progress=choice.progress))

@@ -37,8 +37,9 @@ def test_dia2_parameters_are_the_published_shapes(size, repo):
     from app.tts.model import Dia2Model
 
     cfg = parse_config(published(size))
-    model = Dia2Model.empty(cfg, torch.device("meta"), torch.float32)
-    params = sum(t.numel() for t in model.state_dict().values())
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        model = Dia2Model(cfg)
+    params = sum(t.numel() for t in model.parameters())
     entry = sizes.DIA2_SIZES[repo]
     assert params == entry.params
     assert (entry.layers, entry.kv_heads, entry.head_dim) == (
@@ -107,6 +108,10 @@ def test_auto_picks_the_model_that_fits():
     assert choose_dia2(AUTO, gpu_total=need).model == sizes.DIA2_LARGE
     small = choose_dia2(AUTO, gpu_total=need - 1)
     assert small.model == sizes.DIA2_SMALL and "less than the 2B setup needs" in small.reason
+    # with bfloat16 weights the 2B setup fits a 12 GiB GPU; at the reference precision it does not
+    assert choose_dia2(AUTO, precision="fast", gpu_total=12 * GIB).model == sizes.DIA2_LARGE
+    assert choose_dia2(AUTO, precision="reference", gpu_total=12 * GIB).model == sizes.DIA2_SMALL
+    assert choose_dia2(AUTO, precision="bfloat16", gpu_total=12 * GIB).model == sizes.DIA2_LARGE
     cpu = choose_dia2(AUTO, gpu_total=0)
     assert cpu.model == sizes.DIA2_SMALL and "CPU" in cpu.reason
     # the user's choice is never changed
@@ -140,7 +145,7 @@ def test_cli_window_and_download_resolve_auto_through_choose_dia2(monkeypatch, d
 
     def spy(model="auto", device="auto", **kw):
         calls.append(model)
-        return real(model, device, gpu_total=200 * GIB)
+        return real(model, device, gpu_total=200 * GIB, **kw)
 
     monkeypatch.setattr(setup, "choose_dia2", spy)
     assert setup.setup_repos([AUTO], asr="base.en", llm="")[0] == sizes.DIA2_LARGE
