@@ -7,8 +7,8 @@ silent audio returns no words without touching the model. The model is loaded on
 
 On CUDA, loading ends with a one-second probe run, since CTranslate2 opens cuBLAS only when it
 first computes. When the load, the probe or a later transcription fails on the GPU (a missing CUDA
-library, an old driver, no memory), the recogniser says so once (`take_notice()`, and a logged
-warning), switches to the CPU for good (`base.en` int8 unless a model was named, then that model)
+library, an old driver, no memory), the recogniser says so once (`take_notice()`, which the
+pipeline, the session start and the commands show; the log has it at INFO), switches to the CPU for good (`base.en` int8 unless a model was named, then that model)
 and recognises the same audio there: it never fails turn after turn.
 """
 
@@ -184,6 +184,7 @@ class Recognizer:
         that model is not cached and cannot be fetched, the GPU model's folder runs on the CPU."""
         reason = str(exc).strip() or type(exc).__name__
         gpu_name = self.model_name
+        self._model = None  # the GPU model is not used again
         self.device, self.compute_type = "cpu", "int8"
         self.model_name = self.config.model or DEFAULT_MODELS["cpu"]
         try:
@@ -208,7 +209,7 @@ class Recognizer:
             f"{self.model_name} (int8) instead. `uv run main.py doctor` says what to fix "
             "(usually `uv sync`, which installs the CUDA 12 cuBLAS that CTranslate2 needs)."
         )
-        log.warning("%s", self._notice)
+        log.info("%s", self._notice)
 
     def take_notice(self) -> str | None:
         """The message about a move to the CPU, once (None before one, and after it was taken)."""
