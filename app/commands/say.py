@@ -19,6 +19,7 @@ from app.commands.common import (
     read_words,
     tts_choice,
 )
+from app.commands.say_script import add_script_args, check_plain_say, run_dialogue, wants_dialogue
 from app.errors import UserError
 
 
@@ -29,13 +30,15 @@ def register(sub) -> None:
         description='Speak a script such as "[S1] Hello there! [S2] Hi, how are you?" with Dia2. '
         "Audio streams to the speakers while it is generated (--play) and/or goes to a WAV file.",
     )
-    p.add_argument("script", help="the script text, a .txt file, or - for standard input")
-    p.add_argument("-o", "--out", help="write a 24 kHz WAV file here")
+    p.add_argument("script", nargs="?",
+                   help="the script text, a .txt file, or - for standard input (or --script FILE)")
+    p.add_argument("-o", "--out", help="write a 24 kHz WAV file here (--batch: a folder)")
     p.add_argument("--play", action="store_true", help="play while generating")
     p.add_argument("--output", help="output device for --play (name or index)")
     p.add_argument("--voice", help="condition the voice on this recording (any audio file)")
     p.add_argument("--voice-words", help="JSON word times of --voice (else it is transcribed)")
     p.add_argument("--json", action="store_true", help="print word times and timings as JSON")
+    add_script_args(p)
     add_model_args(p)
     add_generation_args(p)
     p.set_defaults(func=run)
@@ -78,6 +81,12 @@ def _transcribe(args, audio: np.ndarray):
 
 
 def run(args: argparse.Namespace) -> int:
+    if wants_dialogue(args):
+        return run_dialogue(args)  # a long script in planned generations (app/dialogue)
+    check_plain_say(args)
+    if args.script is None:
+        raise UserError('say needs a script: "[S1] Hello!", a .txt file, - for standard input, '
+                        "or --script FILE for a long one")
     if not args.out and not args.play:
         raise UserError("say needs -o FILE.wav, --play, or both")
     from app.models.tts_loader import load_tts

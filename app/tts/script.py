@@ -33,14 +33,18 @@ class ScriptParser:
 
     `feed` returns the entries that are complete (a word is complete once white space or a tag
     follows it); `close` returns the rest and checks that the script said something.
+    `insert_speaker1=False` leaves the first word's tokens as written: for text that continues
+    a dialogue already under way (a later part of a long script, after its prefix), whose first
+    turn may well be `[S2]`.
     """
 
-    def __init__(self, encode: Callable[[str], list[int]], speaker1_id: int) -> None:
+    def __init__(self, encode: Callable[[str], list[int]], speaker1_id: int, *,
+                 insert_speaker1: bool = True) -> None:
         self._encode = encode
         self._speaker1 = speaker1_id
         self._buffer = ""
         self._pending_speaker: str | None = None
-        self._first_word = True
+        self._first_word = insert_speaker1
         self.words = 0  # entries with tokens produced so far
         self._closed = False
 
@@ -124,9 +128,10 @@ def _tag_error(tag: str) -> str:
     return f'unknown tag {shown!r}: the only tag in angle brackets is <break time="1.5s"/>'
 
 
-def parse_script(text: str, encode: Callable[[str], list[int]], speaker1_id: int) -> list[Entry]:
-    """Parse a whole script at once."""
-    parser = ScriptParser(encode, speaker1_id)
+def parse_script(text: str, encode: Callable[[str], list[int]], speaker1_id: int, *,
+                 insert_speaker1: bool = True) -> list[Entry]:
+    """Parse a whole script at once (`insert_speaker1`: see `ScriptParser`)."""
+    parser = ScriptParser(encode, speaker1_id, insert_speaker1=insert_speaker1)
     entries = parser.feed(text)
     entries += parser.close()
     return entries
