@@ -17,7 +17,9 @@ The plan (`plan_chunks`):
 
 1. A turn whose words fit in `piece_frames` stays whole. A longer one is cut into pieces of at
    most `piece_frames`: at the last sentence end (or pause) that keeps the piece within the limit,
-   else at the last clause end, else, as a last resort, between two words. Words are never split.
+   else at the last clause end, else, as a last resort, between two words. Words are never split,
+   and a pause stays with the word before it (cuts go before words), so a piece's audio runs from
+   its first word's start to the next piece's first word's start: its worst case is exact.
 2. Pieces are packed into generations in script order, each generation taking pieces while their
    worst case stays within `content_frames`. So generations begin and end at turn boundaries,
    except inside a turn too long for one generation, where they fall between its pieces.
@@ -27,7 +29,8 @@ The prefix of each generation (`choose_history`) follows the conversation's budg
 worst case is reserved; what is left goes to the rendered pieces, newest first, whole pieces only,
 stopping at the first that does not fit. Because a piece's audio is at most
 `piece_frames + lead_frames + tail_frames` = `history_frames` long, and at least `history_frames`
-are always left, the newest piece always fits: every generation hears what was said just before.
+are always left, the newest piece always fits: every generation hears what was said just before
+(unless that piece is one word followed by pauses longer than `piece_frames`, about 20 s).
 
 Together (`PlanLimits`), for every generation:
     prefix frames + worst case of its words + lead + tail <= context_frames.
@@ -61,16 +64,15 @@ class PlanLimits:
     history_frames: int  # frames always left for the newest rendered pieces
 
     def __post_init__(self) -> None:
-        if self.piece_frames < MAX_PADDING + 1:
-            raise UserError(
-                f"a {self.context_frames}-frame context leaves no room for the dialogue's recent "
-                "turns; use a model with a longer context"
-            )
-        if self.content_frames < MIN_CONTENT_FRAMES:
-            raise UserError(
-                f"the voice samples take {self.voice_frames} of the {self.context_frames} frames "
-                "of context and leave too little for the script; use shorter voice samples"
-            )
+        if self.piece_frames < MAX_PADDING + 1 or self.content_frames < MIN_CONTENT_FRAMES:
+            if self.voice_frames:
+                raise UserError(
+                    f"the voice samples take {self.voice_frames} of the {self.context_frames} "
+                    "frames of context and leave too little for the script; use shorter voice "
+                    "samples"
+                )
+            raise UserError(f"a {self.context_frames}-frame context is too short for dialogues; "
+                            "use a model with a longer context")
         if self.piece_frames > self.content_frames:
             raise UserError(
                 f"history_frames ({self.history_frames}) may be at most half of what the voices "
@@ -161,36 +163,47 @@ class Chunk:
         return out
 
 
-def _cut_quality(item: Item) -> int:
-    """How good a place the spot after `item` is to cut a turn: 2 sentence end or pause,
-    1 clause end, 0 between two words of a sentence."""
-    if isinstance(item, Pause) or ends_sentence(item.text):
+def cut_quality(items: Sequence[Item], c: int) -> int:
+    """How good a place the spot before `items[c]` (a word) is to cut a turn: 2 after a sentence
+    end or a pause, 1 after a clause end, 0 between two words of a sentence."""
+    before = items[c - 1]
+    if isinstance(before, Pause) or ends_sentence(before.text):
         return 2
-    return 1 if ends_clause(item.text) else 0
+    return 1 if ends_clause(before.text) else 0
 
 
 def split_turn(turn: DialogueTurn, frames: Sequence[int], limit: int) -> list[tuple[int, int]]:
     """Cut a turn into (start, stop) item ranges of at most `limit` worst-case frames each.
 
-    Each cut goes after the last sentence end (or pause) that keeps the piece within `limit`,
-    else after the last clause end, else after the last word that fits. An item larger than
-    `limit` on its own (a long pause) becomes a piece by itself.
+    Cuts go only before a word, so every piece but the script's very first starts with a word
+    and keeps the pauses that follow its words. Each cut is the last sentence end (or pause)
+    that keeps the piece within `limit`, else the last clause end, else the last word that
+    fits. A word whose pauses alone exceed `limit` becomes a piece by itself.
     """
-    n = len(turn.items)
+    items = turn.items
+    n = len(items)
     if sum(frames) <= limit:
         return [(0, n)]
+    total = [0]
+    for f in frames:
+        total.append(total[-1] + f)
+    words = [c for c in range(n) if isinstance(items[c], ScriptWord)]
     out = []
     i = 0
     while i < n:
-        total, j = 0, i
-        while j < n and total + frames[j] <= limit:
-            total += frames[j]
-            j += 1
-        if j == i:  # one item over the limit on its own
-            j = i + 1
-        elif j < n:
-            best = max(range(i + 1, j + 1), key=lambda c: (_cut_quality(turn.items[c - 1]), c))
-            j = best
+        first = next(c for c in words if c >= i)  # the piece's first word
+        best, key = None, None
+        later = [c for c in words if c > first] + [n]
+        for c in later:
+            if total[c] - total[i] > limit:
+                break
+            if c == n:
+                best = n
+                break
+            k = (cut_quality(items, c), c)
+            if key is None or k > key:
+                best, key = c, k
+        j = best if best is not None else later[0]  # else: one word and its pauses, too long
         out.append((i, j))
         i = j
     return out
@@ -210,14 +223,16 @@ def plan_chunks(script: DialogueScript, frames_of: Callable[[Item], int],
     pieces: list[Piece] = []
     for turn in script.turns:
         frames = [frames_of(item) for item in turn.items]
-        for item, f in zip(turn.items, frames, strict=True):
-            if f > limits.content_frames:
-                what = (f"the pause of {item.frames / 12.5:g} s" if isinstance(item, Pause)
-                        else f"the word {item.text!r}")
-                raise UserError(f"line {turn.line}: {what} is too long for one generation "
-                                f"({f} of {limits.content_frames} frames); shorten it")
         for start, stop in split_turn(turn, frames, limits.piece_frames):
-            pieces.append(Piece(turn.index, turn.speaker, start, stop, sum(frames[start:stop])))
+            piece = Piece(turn.index, turn.speaker, start, stop, sum(frames[start:stop]))
+            if piece.frames > limits.content_frames:  # one word with its pauses
+                word = next(i for i in piece.items(script) if isinstance(i, ScriptWord))
+                raise UserError(
+                    f"line {turn.line}: the word {word.text!r} and the pauses after it are too "
+                    f"long for one generation ({piece.frames} of {limits.content_frames} "
+                    "frames); shorten the pauses"
+                )
+            pieces.append(piece)
     chunks: list[Chunk] = []
     current: list[Piece] = []
     used = 0

@@ -242,9 +242,9 @@ class EpisodeRenderer:
         return array, record
 
     def _units(self, chunk: Chunk, words: list[tuple[str, int]], frames: int) -> list[dict]:
-        """The generation's audio cut into its pieces, at the first word of each piece (the
-        first piece from the start, the last to the end); pieces without words join the one
-        before. Each word ends where the next starts, at most its worst case after its start."""
+        """The generation's audio cut into its pieces, at the start of each piece's first word
+        (the first piece from the start, the last to the end). Each word ends where the next
+        starts, and at most its worst case after its own start."""
         bounds = [self.frames_of(w) for w in chunk.words(self.script)]
         ends = []
         for i, (_, start) in enumerate(words):
@@ -253,15 +253,12 @@ class EpisodeRenderer:
         units: list[dict] = []
         k = 0
         for piece in chunk.pieces:
-            n = len(piece.words(self.script))
-            if n == 0:
-                continue
+            n = len(piece.words(self.script))  # every piece has a word (the planner's rule)
             start = 0 if not units else words[k][1]
             if units:
                 units[-1]["stop"] = start
-            units.append({"turn": piece.turn, "speaker": piece.speaker, "start": start, "stop": frames,
-                          "words": [[words[k + j][0], words[k + j][1], ends[k + j]] for j in range(n)]})
+            units.append({"turn": piece.turn, "speaker": piece.speaker, "start": start,
+                          "stop": frames, "words": [[words[k + j][0], words[k + j][1], ends[k + j]]
+                                                    for j in range(n)]})
             k += n
-        for u in units:  # a word's end never runs past its piece
-            u["words"] = [[t, s, min(e, u["stop"])] for t, s, e in u["words"]]
         return units

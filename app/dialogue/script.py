@@ -9,6 +9,10 @@ one, and `chunk_text` writes any run of them back as script text that parses to 
 On top of the engine's rules, a dialogue script must be a dialogue: every word belongs to a turn
 (the script starts with a tag), and every turn says something. Lines whose first visible
 character is `#` are comments. Mistakes are reported with their line number.
+
+A pause written at the start of a turn (`[S2] <break time="1s"/> Well...`) is kept at the end of
+the turn before: Dia2 gets the same entries in the same order (the tag travels with the next
+word), and so every turn after the first starts with a word, and every pause follows one.
 """
 
 from __future__ import annotations
@@ -104,7 +108,14 @@ def parse_dialogue(text: str, source: str = "the script") -> DialogueScript:
                 f"line {tag_line} of {source}: the [S{speaker}] turn has no words; write what "
                 f"[S{speaker}] says after the tag, or remove the tag"
             )
-        turns.append(DialogueTurn(len(turns), speaker, tuple(items), tag_line))
+        lead = 0
+        while turns and isinstance(items[lead], Pause):
+            lead += 1  # a pause before a turn's first word ends the turn before (same for Dia2)
+        if lead:
+            last = turns[-1]
+            turns[-1] = DialogueTurn(last.index, last.speaker, last.items + tuple(items[:lead]),
+                                     last.line)
+        turns.append(DialogueTurn(len(turns), speaker, tuple(items[lead:]), tag_line))
 
     pos, n = 0, len(buf)
     while True:
