@@ -138,8 +138,9 @@ def make_transcriber(demo: bool) -> Callable:
 
             if demo:
                 from app.asr.demo import demo_asr_config
+                from app.models.demo_dia2 import demo_cache_root
 
-                holder.append(Recognizer(demo_asr_config()))
+                holder.append(Recognizer(demo_asr_config(demo_cache_root() / "whisper")))
             else:
                 holder.append(Recognizer(AsrConfig()))
         words = holder[0].transcribe(resample(audio24k, 24000, 16000))
@@ -189,8 +190,12 @@ def _load_voices(prepared: Prepared, engine, transcribe, store: RenderStore | No
 def render_episode(prepared: Prepared, engine, *, transcribe: Callable | None = None,
                    on_progress: Callable[[Progress], None] | None = None,
                    on_audio: Callable[[np.ndarray], None] | None = None,
-                   cancel: threading.Event | None = None) -> EpisodeResult:
+                   cancel: threading.Event | None = None,
+                   keep_work: bool = False) -> EpisodeResult:
     """Render (or finish rendering) one episode and write its files.
+
+    `keep_work` leaves the work folder (the codes and records of every generation) in place
+    after the outputs are written, for inspection; normally it is removed.
 
     Raises UserError for what the user can fix (including a full disk: what was rendered is
     kept and `--resume` continues it), `RenderCancelled` when `cancel` was set.
@@ -240,7 +245,8 @@ def render_episode(prepared: Prepared, engine, *, transcribe: Callable | None = 
         data = write_outputs(paths, records, store.audio_path, meta)
     except OSError as exc:
         raise _write_error(exc, paths, store.finished(), len(chunks)) from None
-    store.remove()
+    if not keep_work:
+        store.remove()
     return EpisodeResult(paths, data, seed, len(chunks), renderer.stats)
 
 

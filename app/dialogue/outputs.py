@@ -91,8 +91,14 @@ def transcript(records: list[dict], meta: dict) -> dict:
         offset += r["frames"]
     for t in turns:
         t["text"] = " ".join(w["word"] for w in t["words"])
+    generations, offset = [], 0
+    for r in records:
+        generations.append({"start": round(offset / FRAME_RATE, 3),
+                            "end": round((offset + r["frames"]) / FRAME_RATE, 3), "seed": r["seed"],
+                            "conditioned_on": r["prefix"]})
+        offset += r["frames"]
     return {**meta, "sample_rate": RATE, "duration": round(offset / FRAME_RATE, 3),
-            "generations": len(records), "turns": turns}
+            "generations": generations, "turns": turns}
 
 
 def track_weight(speaker: int, pieces: list[tuple[int, int, int, int]], start: int,

@@ -130,7 +130,8 @@ class EpisodeRenderer:
         self._words_this_run = 0
         self._frames_total = 0
         self._started = 0.0
-        self._history: list[Turn] = []
+        self._history: list[Turn] = []  # every rendered piece, oldest first
+        self._unit_turn: list[int] = []  # the script turn of each
 
     # -- the whole episode ---------------------------------------------------------------
     def run(self) -> list[dict]:
@@ -164,6 +165,7 @@ class EpisodeRenderer:
 
     def _finished(self, record: dict, codes: np.ndarray) -> None:
         self._history += unit_turns(record, codes, len(self._history), self._frames_total)
+        self._unit_turn += [u["turn"] for u in record["units"]]
         self._frames_total += record["frames"]
         self._words_done = sum(len(c.words(self.script)) for c in self.chunks[: record["index"] + 1])
 
@@ -181,7 +183,11 @@ class EpisodeRenderer:
     # -- one generation -------------------------------------------------------------------
     def _prefix(self, chunk: Chunk) -> tuple[list[Turn], list[str]]:
         choice = choose_history(self._history, chunk, self.limits)
-        names = [f"voice S{v.speaker}" for v in self.voices] + [f"piece {t.index}" for t in choice.turns]
+        names = [f"voice S{v.speaker}" for v in self.voices]
+        for t in choice.turns:  # the script turns heard (a long turn's pieces named once)
+            name = f"turn {self._unit_turn[t.index]}"
+            if name not in names:
+                names.append(name)
         return self.voices + joined(choice.turns), names
 
     def _generation(self, chunk: Chunk, decoder, audio_file) -> tuple[np.ndarray, dict]:
@@ -234,6 +240,7 @@ class EpisodeRenderer:
             "index": chunk.index,
             "seed": seed,
             "frames": frames,
+            "bound": chunk.frames + self.limits.safety_frames,
             "prefix_frames": prefix_frames,
             "prefix": names,
             "words": [[w, f] for w, f in words],
