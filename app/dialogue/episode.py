@@ -113,11 +113,15 @@ def prepare(request: EpisodeRequest) -> Prepared:
     script = parse_dialogue(request.script, request.source)
     paths = EpisodePaths.for_output(request.out)
     check_output_folder(paths.mix)
-    if paths.work.exists() and not request.resume and RenderStore(paths.work).exists():
+    store = RenderStore(paths.work)
+    if store.exists() and not request.resume:
         raise UserError(
             f"{paths.work} holds an unfinished render of {paths.mix.name}; add --resume to "
             "continue it, or delete that folder to start again"
         )
+    old = store.manifest() if request.resume else None
+    if old is not None and old.get("script") != _digest(request.script):
+        raise UserError(_mismatch(paths, ["script"]))
     audio, words = {}, {}
     for speaker, source in sorted(request.voices.items()):
         audio[speaker] = prepare_audio(source)
@@ -170,6 +174,12 @@ def _manifest(prepared: Prepared, engine, options: GenerationOptions, digests: d
 _WHAT = {"script": "script", "voices": "voice files", "model": "model, precision or device",
          "options": "generation options", "seed": "seed", "limits": "voice samples",
          "plan": "script", "version": "program version"}
+
+
+def _mismatch(paths: EpisodePaths, keys: list[str]) -> str:
+    what = ", ".join(dict.fromkeys(_WHAT.get(k, k) for k in keys))
+    return (f"the unfinished render in {paths.work} was made with another {what}; use the same "
+            "to resume it, or delete that folder to start again")
 
 
 def _load_voices(prepared: Prepared, engine, transcribe, store: RenderStore | None, vmax: int):
@@ -226,11 +236,7 @@ def render_episode(prepared: Prepared, engine, *, transcribe: Callable | None = 
     if old is not None:
         differs = [k for k in manifest if old.get(k) != manifest[k]]
         if differs:
-            what = ", ".join(dict.fromkeys(_WHAT.get(k, k) for k in differs))
-            raise UserError(
-                f"the unfinished render in {paths.work} was made with another {what}; use the "
-                "same ones to resume it, or delete that folder to start again"
-            )
+            raise UserError(_mismatch(paths, differs))
     else:
         try:
             store.create(manifest)

@@ -1,0 +1,62 @@
+"""A script of more than ten minutes' worth of frames renders on the demo models (context 1500):
+every word once, in order, at increasing times, and no generation past its worst case.
+
+The cost is the frames themselves (about 7,600 of them), so this is the one test that renders
+that much; the joins, the voices and the resume are tested on shorter scripts elsewhere.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.dialogue.episode import EpisodeRequest, prepare, render_episode
+from app.dialogue.script import parse_dialogue
+from app.dialogue.store import RenderStore
+from app.tts.options import GenerationOptions
+
+SENTENCES = [
+    "Hello there, how are you doing today?", "I am fine, thanks for asking.",
+    "What a lovely day it is!", "Tell me more about it, I want to know everything.",
+    "Well, I think so.", "Let me think about that for a second.",
+    "We could talk about music, books, films, the weather or anything you like.",
+    "The quick brown fox jumps over the lazy dog.", "Oh, seriously? That's wild.",
+    "Yes, no, maybe.",
+]
+
+
+def long_script(words: int) -> str:
+    """Turns of one to six sentences, every eighth a long monologue, pauses now and then."""
+    parts, n, i = [], 0, 0
+    while n < words:
+        speaker = 1 + i % 2
+        count = 30 if i % 8 == 7 else 1 + i % 6
+        said = [SENTENCES[(i * 3 + k) % len(SENTENCES)] for k in range(count)]
+        if i % 5 == 4:
+            said.insert(1, '<break time="0.8s"/>')
+        parts.append(f"[S{speaker}] " + " ".join(said))
+        n += sum(len(s.split()) for s in said if not s.startswith("<"))
+        i += 1
+    return "\n".join(parts)
+
+
+@pytest.mark.slow
+def test_a_script_longer_than_ten_minutes_renders(demo_models, tmp_path):
+    engine = demo_models[0]
+    assert engine.config.max_context_steps == 1500  # the demo keeps the published context
+    text = long_script(1400)
+    script = parse_dialogue(text)
+    out = tmp_path / "long.wav"
+    result = render_episode(prepare(EpisodeRequest(text, "long.txt", out,
+                                                    options=GenerationOptions(seed=11))),
+                            engine, keep_work=True)
+    data = result.transcript
+    assert data["duration"] > 600  # more than 7,500 frames
+    said = [w for t in data["turns"] for w in t["words"]]
+    assert [w["word"] for w in said] == [w.text for w in script.words]  # each once, in order
+    starts = [w["start"] for w in said]
+    assert all(a < b for a, b in zip(starts, starts[1:], strict=False))
+    assert said[-1]["end"] <= data["duration"]
+    store = RenderStore(result.paths.work)
+    records = [store.load_generation(g)[1] for g in range(result.generations)]
+    assert len(records) >= 6 and all(0 < r["frames"] <= r["bound"] for r in records)
+    assert out.stat().st_size == 44 + 2 * round(data["duration"] * 24000)  # 16-bit mono WAV
