@@ -46,6 +46,11 @@ def register(sub) -> None:
     p.add_argument("--no-barge-in", action="store_true",
                    help="--echo: only the processing table (ERLE, level kept, WER, CPU), not the "
                    "barge-in decisions")
+    p.add_argument("--dialogue", action="store_true",
+                   help="instead: seconds of audio rendered per second for a long two-speaker "
+                   "script (say --script's path), demo model on the CPU and full-size shapes on "
+                   "a GPU")
+    p.add_argument("--words", type=int, default=600, help="--dialogue: words in the script")
     p.add_argument("--input", help="--window: microphone (name or index)")
     p.add_argument("--output", help="--window: speaker (name or index)")
     p.set_defaults(func=run)
@@ -66,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         return _window(args)
     if args.gpu_check:
         return _gpu_check(args)
+    if args.dialogue:
+        return _dialogue(args)
     prefixes = tuple(float(s) for s in args.prefixes.split(",") if s)
     results = []
     demo = load_tts(TtsChoice(demo=True, device="cpu"))
@@ -115,6 +122,41 @@ def _gpu_check(args: argparse.Namespace) -> int:
         print(f"written to {out}")
     failed = [k for k, v in result.items() if isinstance(v, dict) and v.get("ok") is False]
     return 1 if failed else 0
+
+
+def _dialogue(args: argparse.Namespace) -> int:
+    import torch
+
+    from app.bench.dialogue import as_dict, bench_dialogue
+    from app.bench.tts import full_size_config, random_engine
+    from app.models.tts_loader import TtsChoice, load_tts
+    from app.tts.precision import REFERENCE_BF16
+
+    demo = load_tts(TtsChoice(demo=True, device="cpu"))
+    runs = [("demo (tiny random Dia2 + Mimi), CPU float32", demo)]
+    if torch.cuda.is_available():
+        from app.codec.mimi import MimiCodec
+        from app.models.tts_loader import ensure_demo_mimi
+
+        for size in [s for s in args.sizes.split(",") if s]:
+            eng = random_engine(full_size_config(size), torch.device("cuda"), REFERENCE_BF16,
+                                demo.tokenizer, True)
+            eng.codec = MimiCodec.load(ensure_demo_mimi(), device="cuda",
+                                       num_codebooks=eng.config.data.num_codebooks)
+            runs.append((f"Dia2-{size.upper()} shape, random weights, reference, CUDA graphs "
+                         "(demo Mimi)", eng))
+    else:
+        print("no CUDA GPU here: full-size figures need one", file=sys.stderr)
+    results = []
+    for name, engine in runs:
+        b = bench_dialogue(name, engine, args.words)
+        results.append(b)
+        print(f"\n{b.name}\n  {b.words} words in {b.generations} generations: {b.audio_s:.1f} s "
+              f"of audio in {b.wall_s:.1f} s = {b.audio_per_s:.2f} s of audio per second "
+              f"({b.ms_per_frame:.1f} ms/frame)", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps([as_dict(r) for r in results], indent=1))
+    return 0
 
 
 def _window(args: argparse.Namespace) -> int:

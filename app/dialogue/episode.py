@@ -163,7 +163,7 @@ def _manifest(prepared: Prepared, engine, options: GenerationOptions, digests: d
         "version": MANIFEST_VERSION,
         "script": _digest(prepared.request.script),
         "voices": digests,
-        "model": [str(engine.source), str(engine.dtype), engine.device.type],
+        "model": [str(engine.source), engine.precision.name, engine.device.type],
         "options": {k: v for k, v in asdict(options).items() if k != "seed"},
         "seed": options.seed,
         "limits": asdict(limits),

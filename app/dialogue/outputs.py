@@ -161,3 +161,26 @@ def write_outputs(paths: EpisodePaths, records: list[dict], audio_path: Path, me
     _write_audio(paths.mix, audio)  # last: a finished mix means a finished episode
     del audio
     return data
+
+
+def dialogues_root() -> Path:
+    """Where the window keeps rendered dialogues and recorded voices (the user data folder)."""
+    from platformdirs import user_data_dir
+
+    from app.settings import APP_NAME
+
+    return Path(user_data_dir(APP_NAME)) / "dialogues"
+
+
+def export_episode(paths: EpisodePaths, folder: Path) -> list[Path]:
+    """Copy a finished episode's files into `folder`; returns the copies."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for src in paths.outputs():
+        dst = folder / src.name
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+        out.append(dst)
+    return out

@@ -164,6 +164,8 @@ class MainWindow(QMainWindow):
         self.act_new = self._action("&New conversation", self.restart, "Ctrl+N")
         self.act_open = self._action("&Open recordings folder", self.open_recordings, "Ctrl+O")
         self.act_export = self._action("&Export a session…", self.export_session, "Ctrl+E")
+        self.act_dialogue = self._action("Record a &dialogue…", self.open_dialogue, "Ctrl+L",
+                                         tip="Render a two-speaker script of any length")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_hands = self._action("&Hands-free", self.set_hands_free, "Ctrl+H", True,
                                       "Hands-free: your turn ends when you pause (else hold Space)")
@@ -196,7 +198,7 @@ class MainWindow(QMainWindow):
 
         mb = self.menuBar()
         m = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open, self.act_export):
+        for a in (self.act_new, self.act_open, self.act_export, self.act_dialogue):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.act_quit)
@@ -428,6 +430,34 @@ class MainWindow(QMainWindow):
                 self.character_box.setCurrentIndex(i)
             self.start_session()
 
+    def open_dialogue(self) -> None:
+        """The dialogue panel (app/ui/dialogue_panel.py), rendering with the models the settings
+        choose; the first run offers their download as starting a conversation does."""
+        from app.conversation.character import find_character
+        from app.models.tts_loader import TtsChoice
+        from app.settings import to_session_options
+        from app.ui.dialogue_panel import DialoguePanel
+
+        panel = getattr(self, "dialogue_panel", None)
+        if panel is None or not panel.isVisible():
+            s = self.settings
+            opts = replace(to_session_options(s), demo=self.demo or s.demo)
+            if not opts.demo:
+                try:
+                    character = find_character(self.character_box.currentData() or s.character)
+                except UserError as exc:
+                    self.show_error(str(exc), where="character")
+                    return
+                if not self._models_ready(opts, character):
+                    return
+            tts = TtsChoice(model=opts.model, mimi=opts.mimi, demo=opts.demo, device=opts.device,
+                            precision=opts.precision)
+            panel = DialoguePanel(tts, s.input_device, s.output_device, parent=self)
+            self.dialogue_panel = panel
+        panel.show()
+        panel.raise_()
+        panel.activateWindow()
+
     def open_recordings(self) -> None:
         from app.conversation.session import sessions_root
 
@@ -490,6 +520,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._remember(window_geometry=bytes(self.saveGeometry().toBase64()).decode())
+        if getattr(self, "dialogue_panel", None) is not None:
+            self.dialogue_panel.close()  # stops its render (finished generations stay) and thread
         QApplication.instance().removeEventFilter(self)
         self._tick.stop()
         self.waveform.set_running(False)

@@ -1,7 +1,7 @@
 """A script of more than ten minutes' worth of frames renders on the demo models (context 1500):
 every word once, in order, at increasing times, and no generation past its worst case.
 
-The cost is the frames themselves (about 7,600 of them), so this is the one test that renders
+The cost is the frames themselves (about 8,200 of them), so this is the one test that renders
 that much; the joins, the voices and the resume are tested on shorter scripts elsewhere.
 """
 
@@ -9,41 +9,18 @@ from __future__ import annotations
 
 import pytest
 
+from app.bench.dialogue import bench_script
 from app.dialogue.episode import EpisodeRequest, prepare, render_episode
 from app.dialogue.script import parse_dialogue
 from app.dialogue.store import RenderStore
 from app.tts.options import GenerationOptions
-
-SENTENCES = [
-    "Hello there, how are you doing today?", "I am fine, thanks for asking.",
-    "What a lovely day it is!", "Tell me more about it, I want to know everything.",
-    "Well, I think so.", "Let me think about that for a second.",
-    "We could talk about music, books, films, the weather or anything you like.",
-    "The quick brown fox jumps over the lazy dog.", "Oh, seriously? That's wild.",
-    "Yes, no, maybe.",
-]
-
-
-def long_script(words: int) -> str:
-    """Turns of one to six sentences, every eighth a long monologue, pauses now and then."""
-    parts, n, i = [], 0, 0
-    while n < words:
-        speaker = 1 + i % 2
-        count = 30 if i % 8 == 7 else 1 + i % 6
-        said = [SENTENCES[(i * 3 + k) % len(SENTENCES)] for k in range(count)]
-        if i % 5 == 4:
-            said.insert(1, '<break time="0.8s"/>')
-        parts.append(f"[S{speaker}] " + " ".join(said))
-        n += sum(len(s.split()) for s in said if not s.startswith("<"))
-        i += 1
-    return "\n".join(parts)
 
 
 @pytest.mark.slow
 def test_a_script_longer_than_ten_minutes_renders(demo_models, tmp_path):
     engine = demo_models[0]
     assert engine.config.max_context_steps == 1500  # the demo keeps the published context
-    text = long_script(1400)
+    text = bench_script(1750)  # the benchmark's script: about 8,200 frames on the demo model
     script = parse_dialogue(text)
     out = tmp_path / "long.wav"
     result = render_episode(prepare(EpisodeRequest(text, "long.txt", out,
