@@ -172,8 +172,10 @@ def _manifest(prepared: Prepared, engine, options: GenerationOptions, digests: d
 
 
 _WHAT = {"script": "script", "voices": "voice files", "model": "model, precision or device",
-         "options": "generation options", "seed": "seed", "limits": "voice samples",
-         "plan": "script", "version": "program version"}
+         "options": "generation options", "seed": "seed",
+         "limits": "model context or voice sample length",
+         "plan": "plan of generations (another version of the app)",
+         "version": "version of the app"}
 
 
 def _mismatch(paths: EpisodePaths, keys: list[str]) -> str:

@@ -46,7 +46,7 @@ class EpisodePaths:
     @classmethod
     def for_output(cls, out: str | Path) -> EpisodePaths:
         out = Path(out)
-        if not out.suffix:
+        if out.suffix.lstrip(".").upper() not in sf.available_formats():
             raise UserError(f"{out}: give the output a file name ending in .wav (or .flac)")
         stem, ext = out.stem, out.suffix
         near = out.parent

@@ -68,6 +68,8 @@ def test_bad_voices_and_outputs(script, tmp_path, say_args, capsys):
         assert message in _err(capsys)
     assert main(say_args("--script", ep, "-o", str(blocker / "ep.wav"))) == 2
     assert "is a file, not a folder" in _err(capsys)
+    assert main(say_args("--script", ep, "-o", str(tmp_path / "ep.episode"))) == 2
+    assert "give the output a file name ending in .wav" in _err(capsys)
     assert main(say_args("--script", str(tmp_path / "nope.txt"), "-o", out)) == 2
     assert "script file not found" in _err(capsys)
     assert main(say_args("--script", ep)) == 2
