@@ -70,20 +70,60 @@ def unit_turns(record: dict, codes: np.ndarray, first_index: int, offset_frames:
     return out
 
 
-def joined(turns: Sequence[Turn]) -> list[Turn]:
-    """Consecutive pieces of one speaker joined into one turn (they are contiguous audio), so the
-    prefix has a speaker tag only where the speaker changes."""
-    out: list[Turn] = []
+def speaker_runs(turns: Sequence[Turn]) -> list[list[Turn]]:
+    """Consecutive pieces grouped by speaker."""
+    out: list[list[Turn]] = []
     for t in turns:
-        if out and out[-1].speaker == t.speaker:
-            prev = out[-1]
-            shift = prev.frames / FRAME_RATE
-            words = prev.words + tuple(Word(w.text, w.start + shift, w.end + shift) for w in t.words)
-            out[-1] = Turn(prev.index, prev.speaker, words, torch.cat([prev.codes, t.codes], dim=1),
-                           prev.timeline, prev.duration + t.duration)
+        if out and out[-1][0].speaker == t.speaker:
+            out[-1].append(t)
         else:
-            out.append(t)
+            out.append([t])
     return out
+
+
+def joined(run: Sequence[Turn]) -> Turn:
+    """Consecutive pieces of one speaker as one turn (they are contiguous audio), so the prefix
+    has a speaker tag only where the speaker changes."""
+    first = run[0]
+    words: list[Word] = []
+    shift = 0
+    for t in run:
+        words += [Word(w.text, w.start + shift / FRAME_RATE, w.end + shift / FRAME_RATE)
+                  for w in t.words]
+        shift += t.frames
+    codes = torch.cat([t.codes for t in run], dim=1) if len(run) > 1 else first.codes
+    return Turn(first.index, first.speaker, tuple(words), codes, first.timeline,
+                sum(t.duration for t in run))
+
+
+def plan_ok(plan) -> bool:
+    """Whether warm-up starts every word of the prefix: each at its own step, all within it."""
+    steps = plan.new_word_steps
+    return len(steps) == plan.word_count and max(steps, default=-1) < plan.frames
+
+
+def fit_prefix(engine, turns: Sequence[Turn]):
+    """The prefix plan of `turns`, made safe: returns (plan or None, turns used).
+
+    The first turn's word steps are shifted by the reference's 3-frame offset, so a first turn
+    whose last word starts 2 frames before its end puts that word on the next turn's first word:
+    warm-up would then start one word too few, and the generation would say the leftover prefix
+    word again. Then the oldest rendered piece is left out, or, when the first turn is a voice
+    sample, its last word is.
+    """
+    turns = list(turns)
+    while True:
+        plan = engine.plan_prefix([t.to_prefix() for t in turns])
+        if plan is None or plan_ok(plan):
+            return plan, turns
+        first = turns[0]
+        if first.index >= 0 or len(first.words) <= 1:
+            turns = turns[1:]
+        else:
+            turns[0] = Turn(first.index, first.speaker, first.words[:-1], first.codes,
+                            first.timeline, first.duration)
+        log.info("prefix: the first turn's last word would collide with the next turn; %s",
+                 "left out its oldest piece" if first.index >= 0 else "dropped a voice word")
 
 
 class EpisodeRenderer:
@@ -181,19 +221,23 @@ class EpisodeRenderer:
             estimate_left(done, self.words_total, self._words_this_run, elapsed), replaying))
 
     # -- one generation -------------------------------------------------------------------
-    def _prefix(self, chunk: Chunk) -> tuple[list[Turn], list[str]]:
+    def _prefix(self, chunk: Chunk):
+        """(prefix plan, names of what is in it) for `chunk`."""
         choice = choose_history(self._history, chunk, self.limits)
-        names = [f"voice S{v.speaker}" for v in self.voices]
-        for t in choice.turns:  # the script turns heard (a long turn's pieces named once)
-            name = f"turn {self._unit_turn[t.index]}"
-            if name not in names:
-                names.append(name)
-        return self.voices + joined(choice.turns), names
+        groups = speaker_runs(choice.turns)
+        plan, used = fit_prefix(self.engine, self.voices + [joined(g) for g in groups])
+        heard = sum(1 for t in used if t.index >= 0)
+        names = [f"voice S{t.speaker}" for t in used if t.index < 0]
+        for group in groups[len(groups) - heard:] if heard else []:
+            for t in group:  # the script turns heard (a long turn's pieces named once)
+                name = f"turn {self._unit_turn[t.index]}"
+                if name not in names:
+                    names.append(name)
+        return plan, names
 
     def _generation(self, chunk: Chunk, decoder, audio_file) -> tuple[np.ndarray, dict]:
         engine = self.engine
-        turns, names = self._prefix(chunk)
-        plan = engine.plan_prefix([t.to_prefix() for t in turns])
+        plan, names = self._prefix(chunk)
         prefix_frames = plan.frames if plan is not None else 0
         need = prefix_frames + chunk.frames + self.limits.safety_frames
         assert need <= self.limits.context_frames, (need, self.limits)  # the planner's promise

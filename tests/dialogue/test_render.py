@@ -85,3 +85,29 @@ def test_dialogue_with_both_voices_renders_seamlessly(short_engine, speech_files
     assert "S1: Hello there, how are you doing today?" in srt and "S2: I am fine" in srt
     assert result.paths.vtt.read_text().startswith("WEBVTT")
     assert json.loads(result.paths.transcript.read_text()) == data
+
+
+def test_prefix_words_never_collide_at_the_first_turns_end(short_engine):
+    """The reference's 3-frame offset of the first prefix turn would put a last word starting 2
+    frames before that turn's end on the next turn's first word (one word would then be said
+    again); the prefix leaves out the oldest piece, or a voice sample's last word, instead."""
+    from app.conversation.turns import Turn
+    from app.dialogue.render import fit_prefix, plan_ok
+    from app.tts.prefix import Word
+
+    def turn(index, speaker, frames, starts):
+        words = tuple(Word(f"w{i}", s / 12.5, (s + 1) / 12.5) for i, s in enumerate(starts))
+        return Turn(index, speaker, words, torch.zeros(32, frames, dtype=torch.long))
+
+    after = turn(1, 2, 30, [0, 8])
+    for first in (turn(0, 1, 20, [2, 10, 18]), turn(-1, 1, 20, [2, 10, 18])):
+        naive = short_engine.plan_prefix([first.to_prefix(), after.to_prefix()])
+        assert not plan_ok(naive)  # two words forced at one step: one would be left over
+        plan, used = fit_prefix(short_engine, [first, after])
+        assert plan_ok(plan)
+        if first.index >= 0:  # a rendered piece: left out, the newer one kept whole
+            assert used == [after]
+        else:  # a voice sample: kept, without its last word
+            assert [w.text for w in used[0].words] == ["w0", "w1"] and used[1] is after
+    fine = turn(0, 1, 20, [2, 10, 15])
+    assert fit_prefix(short_engine, [fine, after])[1] == [fine, after]
