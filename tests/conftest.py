@@ -45,13 +45,14 @@ def demo_dia2(demo_root) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_models(demo_root):
-    """(Dia2 engine with the demo Mimi attached, demo Whisper recogniser), on the CPU."""
-    from app.asr.demo import demo_asr_config
+    """(Dia2 engine with the demo Mimi attached, the demo's recogniser), on the CPU: the models
+    of `--demo`, i.e. random-weight Dia2 and Mimi and the real Whisper base from its packages."""
     from app.asr.recognizer import Recognizer
+    from app.models.packaged import packaged_asr_config
     from app.models.tts_loader import TtsChoice, load_tts
 
     engine = load_tts(TtsChoice(demo=True, device="cpu"))
-    recognizer = Recognizer(demo_asr_config(demo_root / "whisper"))
+    recognizer = Recognizer(packaged_asr_config(demo_root))
     return engine, recognizer
 
 

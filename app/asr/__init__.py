@@ -11,8 +11,9 @@ Public API:
   empty or silent audio returns [] without loading the model.
 - `resolve_model(spec, cache_dir=None, allow_download=True) -> Path` (app.asr.models): a folder,
   or a size name / Hub id taken from the local cache (offline) or downloaded with a progress bar.
-- `build_demo_whisper(cache_dir=None) -> Path`, `demo_asr_config()` (app.asr.demo): a tiny
-  random-weight CTranslate2 Whisper built locally in about a second.
+- `build_demo_whisper(cache_dir=None) -> Path` (app.asr.demo): a tiny random-weight CTranslate2
+  Whisper built locally in about a second (tests of the mechanics). `--demo` recognises with the
+  real Whisper base from its packages (`app.models.packaged.packaged_asr_config`).
 """
 
 from app.asr.endpoint import PushToTalk, TurnDetector, Utterance

@@ -194,18 +194,3 @@ def build_demo_whisper(
             if not (target / "model.bin").is_file():  # lost a race to nothing: a real failure
                 raise
     return target
-
-
-def demo_asr_config(cache_dir: Path | None = None):
-    """An `AsrConfig` that runs the demo model quickly on the CPU (greedy, no fallback, capped
-    output: random weights would otherwise ramble to the token limit)."""
-    from app.asr.recognizer import AsrConfig
-
-    return AsrConfig(
-        model=str(build_demo_whisper(cache_dir)),
-        device="cpu",
-        compute_type="int8",
-        temperatures=(0.0,),
-        max_new_tokens=48,
-        allow_download=False,
-    )

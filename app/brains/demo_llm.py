@@ -1,4 +1,4 @@
-"""A tiny random-weight chat model, built locally, for tests and `--demo` mode.
+"""A tiny random-weight chat model, built locally, for tests of the brain mechanics.
 
 `build_demo_llm(folder)` trains a small byte-level BPE tokenizer on a few sentences, gives it a
 ChatML-style chat template, creates a two-layer Qwen2 causal LM with random weights and saves

@@ -1,7 +1,7 @@
 """Replies from a local instruction-tuned language model run with transformers.
 
-The model and tokenizer load from a local folder or from a hub repo id already in the Hugging
-Face cache (downloading only when the config allows it). The prompt is built with the
+The model and tokenizer load from a local folder, a single GGUF file (`app.brains.gguf`), or a
+hub repo id already in the Hugging Face cache (downloading only when the config allows it). The prompt is built with the
 tokenizer's own chat template; `generate` runs in a helper thread and feeds a
 `TextIteratorStreamer`, whose text pieces `reply` yields as they come. A stopping criterion
 checks the cancel event between tokens, so a cancelled reply stops after at most one more token.
@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from app.brains.base import Brain, BrainError, Message, is_cancelled, trim_history
-from app.brains.persona import with_system_prompt
+from app.brains.gguf import gguf_file, prepared_folder
+from app.brains.persona import MAX_SENTENCES, with_system_prompt
+from app.brains.sentences import SentenceLimit
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,12 @@ class TransformersConfig:
 
     kind: ClassVar[str] = "transformers"
 
-    model: str = "Qwen/Qwen2.5-1.5B-Instruct"  # hub repo id (from the HF cache) or a local folder
+    model: str = "Qwen/Qwen2.5-1.5B-Instruct"  # hub repo id (from the HF cache), folder or .gguf file
     device: str = "auto"  # "auto" (cuda if present, else cpu), "cpu", "cuda", "cuda:1", ...
     dtype: str = "auto"  # "auto" (bfloat16 on cuda, float32 on cpu) or one of _DTYPES
     max_new_tokens: int = 120  # reply length limit in tokens (about three spoken sentences)
+    max_sentences: int | None = MAX_SENTENCES  # the reply stops after this many; None: no cap
+    repetition_penalty: float = 1.0  # > 1 discourages repeating tokens (small models loop); 1: off
     temperature: float = 0.7  # sampling temperature; 0 = greedy, always the likeliest token
     top_p: float = 0.9  # nucleus sampling: keep the likeliest tokens up to this probability
     allow_download: bool = False  # fetch a repo id missing from the cache from the hub
@@ -51,6 +55,10 @@ class TransformersConfig:
             raise UserError(f"dtype must be one of {', '.join(_DTYPES)}, not {self.dtype!r}.")
         if self.max_new_tokens < 1:
             raise UserError("max_new_tokens must be at least 1.")
+        if self.max_sentences is not None and self.max_sentences < 1:
+            raise UserError("max_sentences must be at least 1 (or left out for no cap).")
+        if self.repetition_penalty <= 0:
+            raise UserError("repetition_penalty must be above 0 (1 turns it off).")
 
 
 def pick_device_and_dtype(device: str = "auto", dtype: str = "auto") -> tuple[str, Any]:
@@ -118,12 +126,14 @@ class TransformersBrain(Brain):
         cfg = self.config
         device, dtype = pick_device_and_dtype(cfg.device, cfg.dtype)
         source = cfg.model
-        folder = Path(source).expanduser()
+        gguf = gguf_file(source)
+        folder = prepared_folder(gguf) if gguf is not None else Path(source).expanduser()
         if folder.is_dir():
             source, local_only = str(folder), True
         elif _looks_like_path(source):
             raise BrainError(
-                f"The language model folder {source} does not exist. Pick a folder that holds config.json."
+                f"The language model folder {source} does not exist. Pick a folder that holds "
+                "config.json, or a .gguf file."
             )
         else:
             local_only = not cfg.allow_download
@@ -199,6 +209,9 @@ class TransformersBrain(Brain):
             kwargs.update(temperature=cfg.temperature, top_p=cfg.top_p)
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
+        if cfg.repetition_penalty != 1.0:
+            kwargs["repetition_penalty"] = cfg.repetition_penalty
+        limit = SentenceLimit(cfg.max_sentences)
         if self._model.generation_config.pad_token_id is None:
             kwargs["pad_token_id"] = self._tokenizer.eos_token_id
         errors: list[BaseException] = []
@@ -210,8 +223,11 @@ class TransformersBrain(Brain):
             for text in streamer:
                 if is_cancelled(cancel):
                     break
+                text, complete = limit.take(text)
                 if text:
                     yield text
+                if complete:
+                    break
         finally:
             stop.set()
             thread.join()

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from app.brains.base import Message
 
+MAX_SENTENCES = 3  # the longest reply the rules ask for; local models are stopped there
+
 SPEAKING_RULES = (
     "You are speaking out loud in a live voice conversation. "
     "Answer in one to three short sentences, the way a person talks. "

@@ -1,7 +1,6 @@
 """Audio subcommands: `devices`, `listen`, `transcribe FILE`, `play FILE`.
 
-`--demo` swaps the recognition model for the tiny random-weight Whisper built locally (no
-download); `--input` / `--output` pick devices by name or index.
+`--demo` recognises with Whisper base from its Python packages (no download); `--input` / `--output` pick devices by name or index.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ def _add_asr_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--demo",
         action="store_true",
-        help="use a tiny random-weight model built locally (nonsense words, no download)",
+        help="use Whisper base from the installed packages (no download)",
     )
     p.add_argument(
         "--model",
@@ -48,11 +47,11 @@ def _add_asr_options(p: argparse.ArgumentParser) -> None:
 
 
 def _recognizer(args):
-    from app.asr.demo import demo_asr_config
     from app.asr.recognizer import AsrConfig, Recognizer
+    from app.models.packaged import packaged_asr_config
 
     if args.demo:
-        return Recognizer(demo_asr_config())
+        return Recognizer(packaged_asr_config())
     return Recognizer(
         AsrConfig(
             model=args.model,

@@ -67,9 +67,9 @@ def _transcribe(args, audio: np.ndarray):
     from app.tts.prefix import Word
 
     if args.demo:
-        from app.asr.demo import demo_asr_config
+        from app.models.packaged import packaged_asr_config
 
-        config = demo_asr_config()
+        config = packaged_asr_config()
     else:
         config = AsrConfig()
     recognizer = Recognizer(config)

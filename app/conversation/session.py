@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class SessionOptions:
     """The user's choices for one session."""
 
-    demo: bool = False  # tiny local models instead of the published ones
+    demo: bool = False  # no download: real packaged Whisper base + SmolLM2, tiny random Dia2/Mimi
     model: str = "auto"  # Dia2 checkpoint (repo id or folder); auto: the one that fits the device
     mimi: str | None = None  # Mimi weights; None: the default
     device: str = "auto"  # where Dia2 and Mimi run
@@ -46,10 +46,9 @@ def open_models(opts: SessionOptions):
     engine = load_tts(TtsChoice(model=opts.model, mimi=opts.mimi, demo=opts.demo,
                                 device=opts.device, precision=opts.precision, cuda_graphs=opts.cuda_graphs))
     if opts.demo and opts.asr_model is None:
-        from app.asr.demo import demo_asr_config
-        from app.models.demo_dia2 import demo_cache_root
+        from app.models.packaged import packaged_asr_config
 
-        recognizer = Recognizer(demo_asr_config(demo_cache_root() / "whisper"))
+        recognizer = Recognizer(packaged_asr_config())
     else:
         recognizer = Recognizer(AsrConfig(model=opts.asr_model))
     recognizer.load()
@@ -88,14 +87,10 @@ def make_session_brain(character: Character, opts: SessionOptions):
         kind = "demo" if opts.demo and isinstance(character.brain, TransformersConfig) else "own"
     if kind == "own":
         return make_brain(character.brain)
-    if kind == "demo":
-        from app.brains.demo_llm import build_demo_llm, demo_brain_config
-        from app.models.demo_dia2 import demo_cache_root
+    if kind == "demo":  # the built-in small reply model (SmolLM2-135M-Instruct, packaged)
+        from app.models.packaged import packaged_reply_config
 
-        folder = demo_cache_root() / "demo-llm-v1"
-        if not (folder / "config.json").is_file():
-            build_demo_llm(folder)
-        return make_brain(demo_brain_config(folder))
+        return make_brain(packaged_reply_config())
     if kind == "script":
         if opts.script is None:
             raise UserError("--brain script needs --script FILE (lines starting [S1] and [S2])")
