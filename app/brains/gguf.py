@@ -14,6 +14,7 @@ holding exactly one `.gguf` and no `config.json`); `prepared_folder(path)` retur
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -52,6 +53,22 @@ def _key(path: Path) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
+@contextlib.contextmanager
+def _quiet_transformers():
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def default_root() -> Path:
     from app.models.packaged import cache_root
 
@@ -72,9 +89,10 @@ def prepared_folder(path: Path, root: Path | None = None) -> Path:
     log.info("preparing %s for transformers (once; it is kept in %s)", path.name, target)
     root.mkdir(parents=True, exist_ok=True)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
-                                                     dtype=torch.float32)
+        with _quiet_transformers():  # its notes on tokenizer classes and a progress bar
+            tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+            model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                         dtype=torch.float32)
     except ImportError as exc:
         raise BrainError(f"Reading GGUF files needs the gguf package ({exc}); install the "
                          "project's dependencies with `uv sync`.") from exc

@@ -95,15 +95,18 @@ class WordChunker:
                 return cut
             limit = inner
 
-    def flush(self) -> list[str]:
-        """Return the remaining words at the end of the text, and start afresh."""
+    def flush(self, *, end_sentence: bool = False) -> list[str]:
+        """Return the remaining words at the end of the text, and start afresh.
+
+        `end_sentence`: make the last word end a sentence (a reply cut off mid-sentence, by a
+        length limit, still ends the way a speaker ends: "and then," becomes "and then.")."""
         if not self._clean:
             words = self._buf.split()
             self._reset()
             return words
         out = self._take(speech_tokens(self._buf, line_start=self._line_start, final=True))
         if self._held is not None:
-            out.append(self._held)
+            out.append(_ended(self._held) if end_sentence else self._held)
         self._reset()
         return out
 
@@ -128,6 +131,15 @@ def _last_space_cut(buf: str, limit: int) -> int:
     while cut > 0 and not buf[cut - 1].isspace():
         cut -= 1
     return cut
+
+
+def _ended(word: str) -> str:
+    """`word` ending a sentence: its clause mark becomes a period, or a period is added."""
+    core = word.rstrip(_CLOSERS)
+    closers = word[len(core):]
+    if core[-1:] in ".!?…":
+        return word
+    return core.rstrip(",;:–—-") + "." + closers
 
 
 def _ends_clause(word: str) -> bool:

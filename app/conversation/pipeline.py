@@ -274,8 +274,12 @@ class TurnPipeline:
             if not text.words:
                 if text.error is not None:
                     self.emit(Error(str(text.error), "brain"))
+                elif not cancel.is_set() and text.had_text:
+                    self.emit(Error("the reply had nothing that can be said aloud (only code, "
+                                    "symbols or emoji); ask again in other words", "brain"))
                 elif not cancel.is_set():
-                    self.emit(Error("the brain gave an empty reply", "brain"))
+                    self.emit(Error("the reply model gave an empty reply; say it again, or pick "
+                                    "another reply model in the settings", "brain"))
                 return
             self._set_state(State.SPEAKING)
             spoken = speak_reply(self, text, index, cancel)

@@ -3,7 +3,8 @@ into Dia2 streams, one stream ("segment") per generation.
 
 `ReplyText` runs the brain on its own thread: each text piece goes through
 `app.brains.WordChunker` (cleaned for speech: no markdown, emoji, URLs...) and complete words are
-appended to `words` as they arrive. `feed_segment` pushes words into one `Dia2Stream`: it waits
+appended to `words` as they arrive; the last word always ends a sentence, even when the brain
+stopped mid-sentence (a length limit). `feed_segment` pushes words into one `Dia2Stream`: it waits
 until `min_start` words are there (or the reply is complete) so the audio does not start and
 then starve, and it ends the segment after `limit` words, or earlier at a sentence end once
 `soft` words are in, so a long reply is split where a speaker would pause.
@@ -40,6 +41,7 @@ class ReplyText:
         self.done = False
         self.error: BaseException | None = None  # what stopped the brain early, if anything
         self.first_text_time: float | None = None  # clock time of the first non-empty piece
+        self.had_text = False  # the brain wrote something other than whitespace
         self._cancel = cancel
         self._clock = clock
         self._cond = threading.Condition()
@@ -55,6 +57,8 @@ class ReplyText:
             for piece in pieces:
                 if piece and self.first_text_time is None:
                     self.first_text_time = self._clock()
+                if not self.had_text and piece and not piece.isspace():
+                    self.had_text = True
                 self._add(chunker.feed(piece))
                 if self._cancel.is_set():
                     break
@@ -69,7 +73,7 @@ class ReplyText:
                 except Exception:  # noqa: BLE001 - closing a broken generator
                     pass
             try:
-                rest = chunker.flush()
+                rest = chunker.flush(end_sentence=True)
             except Exception:  # noqa: BLE001
                 rest = []
             with self._cond:

@@ -57,6 +57,9 @@ class Session:
         budget = PrefixBudget.for_engine(engine, **(budget_overrides or {}))
         voice = voice_turn(character, engine, recognizer, budget.voice_max_frames)
         brain = brain if brain is not None else make_session_brain(character, opts)
+        load = getattr(brain, "load", None)
+        if callable(load):  # a local model loads now, not during the first reply
+            load()
         emit = on_event or (lambda e: None)
         notes = start_notes(opts, engine, recognizer)
         if notes:  # one message, so the window's banner shows them all

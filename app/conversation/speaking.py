@@ -195,6 +195,9 @@ def speak_reply(p, text: ReplyText, index: int, cancel: threading.Event) -> Spok
     else:
         commit()
         out.duration = audio.n / RATE
+        # a word placed on the frame where a frame cap cut the audio was never spoken
+        words = [Word(w.text, w.start, min(w.end, out.duration)) for w in words
+                 if w.start < out.duration]
     if out.first_heard is None and audio.committed:
         out.first_heard = sink.heard_at(start_sample)
     out.words = tuple(words)

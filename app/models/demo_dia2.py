@@ -19,14 +19,52 @@ from safetensors.torch import save_file
 
 log = logging.getLogger(__name__)
 
-DEMO_VERSION = "dia2-demo-v1"
+DEMO_VERSION = "dia2-demo-v2"
 SPECIAL_TOKENS = ["<unk>", "<s>", "<nw>", "<pad>", "<r4>", "<r5>", "<r6>", "<zero>", "[S1]", "[S2]"]
+# English the demo tokenizer learns its pieces from, so that real recognised words (a person's
+# turn in a prefix) and a real reply model's words take one to three tokens each, as with the
+# published tokenizer, and fit in the frames their speech lasts.
 _CORPUS = [
     "Hello there, how are you doing today? I am fine, thanks for asking.",
     "The quick brown fox jumps over the lazy dog. What a lovely day it is!",
     "Oh seriously? That's wild. Tell me more about it, I want to know everything.",
     "Yes, no, maybe. Well, I think so. Let me think about that for a second.",
     "We could talk about music, books, films, the weather or anything you like.",
+    "Good morning! Did you sleep well? I woke up early and made some coffee.",
+    "Sounds exciting. Show me a sample right now, let's give it a listen.",
+    "Today we're unveiling the new open model, and we think you will love it.",
+    "Can you tell me the way to the nearest train station, please?",
+    "I would like a cup of tea and two slices of toast with butter.",
+    "She said she was going to call back later, but she never did.",
+    "They were walking home through the park when it started to rain.",
+    "Have you ever been to the mountains in winter? The snow is beautiful.",
+    "I'm not sure what you mean. Could you explain it again, a little slower?",
+    "That's a great question. Let me see what I can find out for you.",
+    "My favourite food is pasta, but I also really like soup and fresh bread.",
+    "We should meet again next week and finish the project together.",
+    "Do you remember the name of that song we heard on the radio yesterday?",
+    "Thank you so much for your help, I really appreciate it.",
+    "It was the best holiday we ever had, by the sea with our friends.",
+    "Please turn off the lights when you leave the room.",
+    "He has been working on the new version of the app all month.",
+    "What time does the shop open on Sunday? I need to buy a few things.",
+    "The children laughed and played in the garden until the sun went down.",
+    "I'm ready when you are. Just say the word and we'll get started.",
+    "Listen, I have an idea. Why don't we try something completely different?",
+    "Everyone was happy to hear the good news about the little dog.",
+    "There is nothing better than a long walk after a big dinner.",
+    "Could you speak a bit louder? The music is too loud in here.",
+    "I think the answer is somewhere between three and four hundred.",
+    "First we read the question, then we write down our answer, and then we check it.",
+    "Would you like to hear a story about a robot who learned to sing?",
+    "Once upon a time, in a small village near the forest, there lived an old painter.",
+    "Sorry, I didn't catch that. Can you say it one more time?",
+    "Sure, here is a simple example. You can try it yourself later tonight.",
+    "It's getting late, so I should probably go. See you tomorrow!",
+    "People often ask me why I love languages. I just enjoy the sound of words.",
+    "The weather will be sunny in the morning and cloudy in the afternoon.",
+    "Fans of the show have been waiting for this moment for years.",
+    "Welcome back! It's nice to hear your voice again, my friend.",
 ]
 
 
@@ -36,7 +74,7 @@ def demo_config(codebooks: int = 32) -> dict:
     return {
         "data": {
             "channels": codebooks + 2,
-            "text_vocab_size": 512,
+            "text_vocab_size": 2048,
             "audio_vocab_size": 2050,
             "action_vocab_size": 2,
             "text_pad_token_id": 3,
@@ -80,7 +118,9 @@ def _train_tokenizer(vocab_size: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    # word by word, as the runtime encodes text (each word on its own, without its space)
+    words = [w for line in _CORPUS for w in line.split()]
+    tok.train_from_iterator(words * 4, trainer=trainer)
     return tok
 
 

@@ -8,6 +8,7 @@ moves: the waveform's (display rate) and the clock's (30 Hz: lit words, session 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,12 +52,16 @@ from app.conversation.events import (
 from app.errors import UserError
 from app.ui.banner import Banner
 from app.ui.conversation_view import ConversationView
-from app.ui.status import StateBadge, StatusModel
+from app.ui.status import StateBadge, StatusModel, thinking_detail
 from app.ui.waveform import LevelMeter, WaveformView
 from app.workers.session import SessionWorker
 from app.workers.tape import LevelTape
 
 log = logging.getLogger(__name__)
+
+DEMO_NOTE = ("Demo: recognition (Whisper base) and replies (SmolLM2-135M) are real models; the "
+             "voice is a random-weight stand-in for Dia2, so it sounds like noise.")
+DEMO_NOTE_MS = 15000  # how long the demo note stays (it is shown once per window)
 
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "dia2chat.svg"
 
@@ -93,6 +98,8 @@ class MainWindow(QMainWindow):
         self.folder: str | None = None
         self.characters: dict[str, Path] = {}
         self._talking = False
+        self._demo_noted = False
+        self._key_since = time.monotonic()  # when the badge's state began
 
         self.setWindowTitle("Dia2 Voice Chat" + (" (demo models)" if self.demo else ""))
         if ICON.is_file():
@@ -293,6 +300,14 @@ class MainWindow(QMainWindow):
         self.meter.set_running(True)
         self._show_status()
         self.statusBar().showMessage(f"Recording to {folder}", 5000)
+        if self.demo and not self._demo_noted:
+            self._demo_noted = True
+            self.banner.show_message(DEMO_NOTE)
+            QTimer.singleShot(DEMO_NOTE_MS, self._hide_demo_note)
+
+    def _hide_demo_note(self) -> None:
+        if self.banner.text == DEMO_NOTE:
+            self.banner.hide_message()
 
     def _stopped(self, folder: str) -> None:
         self.status.running = False
@@ -329,10 +344,18 @@ class MainWindow(QMainWindow):
             self.banner.show_message(event.message, [], error=event.fatal)
 
     def _show_status(self) -> None:
-        self.badge.set_key(self.status.key)
+        key = self.status.key
+        if key != self.badge.key:
+            self._key_since = time.monotonic()
+        self.badge.set_key(key, self._detail(key))
         self.latency.setText(self.status.latency_text())
 
+    def _detail(self, key: str) -> str:
+        return thinking_detail(time.monotonic() - self._key_since) if key == "thinking" else ""
+
     def _on_tick(self) -> None:
+        if self.badge.key == "thinking":
+            self.badge.set_key("thinking", self._detail("thinking"))
         now = self.worker.timeline_now()
         if now is None:
             return

@@ -49,7 +49,7 @@ DIA2_CHOICES = (("Automatic (2B on a GPU with room for it, else 1B)", "auto"),
 FOLDER = "folder"  # the model combo's data for "a local folder"
 BRAIN_LABELS = {
     "character": "The character's own choice",
-    "demo": "Tiny demo model (for trying the app)",
+    "demo": "Built-in small model (SmolLM2-135M, installed with the app)",
     "openai": "A chat server (Ollama, llama.cpp, vLLM, LM Studio…)",
     "transformers": "A local model (transformers)",
     "typed": "I type the replies myself",
@@ -158,7 +158,8 @@ class SettingsDialog(QDialog):
     def _models_tab(self, s: AppSettings) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.demo_box = QCheckBox("Use the tiny demo models (nothing to download; gibberish voice)")
+        self.demo_box = QCheckBox("Use the demo models (no download: real recognition and a small "
+                                  "reply model; the voice is a random stand-in)")
         self.demo_box.setChecked(s.demo)
         form.addRow(self.demo_box)
         self.model_box = QComboBox()
@@ -235,7 +236,8 @@ class SettingsDialog(QDialog):
         self.url_error.hide()
         form.addRow("", self.url_error)
         self.llm_model_edit = QLineEdit(s.llm_model or "")
-        self.llm_model_edit.setPlaceholderText("the default model (e.g. qwen2.5:1.5b-instruct)")
+        self.llm_model_edit.setPlaceholderText(
+            "server: its model name (e.g. qwen2.5:1.5b-instruct); local: hub id, folder or .gguf file")
         form.addRow("Model &name:", self.llm_model_edit)
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)

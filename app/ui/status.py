@@ -85,29 +85,36 @@ class StatusModel:
         return "last turn: " + " · ".join(shown) if shown else ""
 
 
+def thinking_detail(seconds: float) -> str:
+    """What the badge adds to "Thinking" after `seconds` of it: the seconds, from the second one
+    on, so a slow reply model shows that it is still at work rather than frozen."""
+    return f"… {int(seconds)} s" if seconds >= 1 else ""
+
+
 class StateBadge(QWidget):
-    """A coloured dot and the state's name."""
+    """A coloured dot and the state's name (with a detail such as the seconds spent thinking)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.key = "starting"
+        self.detail = ""
         self.setMinimumWidth(130)
 
-    def set_key(self, key: str) -> None:
-        if key != self.key:
-            self.key = key
-            self.setAccessibleName(LABELS[key][0])
+    def set_key(self, key: str, detail: str = "") -> None:
+        if key != self.key or detail != self.detail:
+            self.key, self.detail = key, detail
+            self.setAccessibleName(self.text)
             self.update()
 
     @property
     def text(self) -> str:
-        return LABELS[self.key][0]
+        return LABELS[self.key][0] + self.detail
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(140, 22)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
-        label, color = LABELS[self.key]
+        label, color = self.text, LABELS[self.key][1]
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(Qt.PenStyle.NoPen)

@@ -56,7 +56,7 @@ def _check_times(words, audio: np.ndarray) -> None:
     assert speech, "the voice-activity detector found no speech"
     starts = [w.start for w in words]
     assert starts == sorted(starts), "word starts must increase"
-    for prev, nxt in zip(words, words[1:]):
+    for prev, nxt in zip(words, words[1:], strict=False):
         assert prev.end <= nxt.start + 0.02, f"{prev} overlaps {nxt}"
     for w in words:
         assert 0.0 <= w.start <= w.end <= duration + 0.02, f"{w} lies outside the audio"

@@ -15,6 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 REPLY = ["Hello", " there", ", friend", "!", " How", " are", " you", "?"]
 MODELS = ["good", "llama3.2:latest"]
+MARKDOWN_REPLY = ["## Sure", "!\n\n", "Here are", " two **ideas", "**:\n", "1. Go for", " a walk 🚶",
+                  "\n2. Read [a book](https://example.com/b", "ook)", "\n\n```python\nprint(",
+                  "'hi')\n```\n", "And then we could", " talk about it"]
 
 
 def _chunk(content: str | None = None, finish: str | None = None, role: bool = False) -> bytes:
@@ -176,6 +179,46 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(_chunk("Hello"))
         self.server.stop.wait(30)
 
+    def _model_slow_start(self) -> None:
+        """The first piece comes after `first_delay` seconds (a model slow to start), then the
+        reply streams as usual."""
+        self._start_stream()
+        self._send(_chunk("", role=True))
+        if self.server.stop.wait(self.server.first_delay):
+            return
+        for piece in REPLY:
+            self._send(_chunk(piece))
+        self._send(_chunk(finish="stop"))
+        self._send(b"data: [DONE]\n\n")
+        self._end_stream()
+
+    def _model_markdown(self) -> None:
+        """What small models write: a heading, a list with bold and emoji, a code block, a link,
+        and a last sentence cut off by the length limit (no final punctuation)."""
+        self._start_stream()
+        for piece in MARKDOWN_REPLY:
+            self._send(_chunk(piece))
+        self._send(_chunk(finish="length"))
+        self._send(b"data: [DONE]\n\n")
+        self._end_stream()
+
+    def _model_only_code(self) -> None:
+        """A reply with nothing to say aloud: a code block and emoji."""
+        self._start_stream()
+        for piece in ["```python\n", "print(1)\n", "```\n", " 🎉👍"]:
+            self._send(_chunk(piece))
+        self._send(_chunk(finish="stop"))
+        self._send(b"data: [DONE]\n\n")
+        self._end_stream()
+
+    def _model_empty(self) -> None:
+        """A reply with no text at all."""
+        self._start_stream()
+        self._send(_chunk("", role=True))
+        self._send(_chunk(finish="stop"))
+        self._send(b"data: [DONE]\n\n")
+        self._end_stream()
+
     def _model_endless(self) -> None:
         """Streams numbered pieces until the client goes away; records that it went away."""
         self._start_stream()
@@ -200,6 +243,7 @@ class ChatServer(ThreadingHTTPServer):
         self.stop = threading.Event()
         self.disconnected = threading.Event()
         self.no_models_route = False
+        self.first_delay = 2.5  # seconds before the first piece of "slow-start"
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
     @property

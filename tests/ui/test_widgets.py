@@ -114,3 +114,10 @@ def test_waveform_draws_both_lanes_around_now(qtbot):
     before = view.paints
     qtbot.waitUntil(lambda: view.paints >= before + 3, timeout=2000)
     view.set_running(False)
+
+
+def test_thinking_counts_seconds_from_the_first_one():
+    from app.ui.status import thinking_detail
+
+    assert [thinking_detail(s) for s in (0.0, 0.99, 1.0, 2.7, 61)] == [
+        "", "", "… 1 s", "… 2 s", "… 61 s"]
