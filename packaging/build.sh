@@ -11,7 +11,8 @@
 #   dia2chat --version
 #   dia2chat say --demo -o x.wav       (tiny random models built into a temporary folder)
 #   dia2chat chat --list-characters    (the shipped characters are found)
-#   dia2chat chat --demo --headless    (recognition, codec, brain and recording, from x.wav)
+#   dia2chat chat --demo --headless    (Whisper base and SmolLM2 from the bundle, codec and
+#                                       recording, from espeak-ng speech of a question)
 #   dia2chat doctor --demo --no-audio  (exit 0: nothing needed for the demo is missing)
 #   dia2chat bench --echo --rooms dry  (WebRTC's echo canceller from livekit's native library)
 set -euo pipefail
@@ -53,11 +54,14 @@ case "$characters" in *resources/characters/ava.toml*) ;;
   *) echo "chat --list-characters: the shipped characters are missing" >&2; exit 1 ;; esac
 echo "smoke: chat --list-characters finds the shipped characters"
 
-run chat --demo --headless --no-greeting --user-audio "$tmp/x.wav" --out "$tmp/session" >/dev/null
+espeak-ng -s 140 -w "$tmp/q.wav" "Hello there. Can you tell me the way to the train station?"
+run chat --demo --headless --no-greeting --user-audio "$tmp/q.wav" --out "$tmp/session" > "$tmp/chat.txt"
+grep -q "station" "$tmp/chat.txt" || { echo "chat --demo did not recognise the question:" >&2;
+  cat "$tmp/chat.txt" >&2; exit 1; }
 for f in person.wav character.wav mix.wav transcript.json transcript.srt; do
   [ -s "$tmp/session/$f" ] || { echo "chat --headless did not write $f" >&2; exit 1; }
 done
-echo "smoke: chat --demo --headless recorded a session"
+echo "smoke: chat --demo --headless recognised the question and recorded a session"
 
 cublas=()
 if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then  # CTranslate2's CUDA 12 libraries

@@ -61,3 +61,23 @@ def test_offline_without_cache_says_what_to_do(tmp_path, demo_root):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 2
     assert "download" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bench_turn_reports_every_stage_of_a_real_turn(tmp_path, demo_root):
+    """`bench --turn` with the real recogniser and reply model: every stage measured, in order
+    (the figures themselves belong in docs/benchmarks.md, not here)."""
+    import json
+
+    from tests.audio.speech import ESPEAK_SENTENCES, espeak
+
+    wav = espeak(ESPEAK_SENTENCES[4], tmp_path / "q.wav")
+    out = tmp_path / "turn.json"
+    run = run_cli("bench", "--turn", str(wav), "--repeats", "1", "--json", str(out),
+                  demo_root=demo_root, timeout=900)
+    assert run.returncode == 0, run.stderr
+    assert "first sample heard" in run.stdout
+    data = json.loads(out.read_text())
+    assert "Whisper base" in data["recogniser"] and "SmolLM2" in data["reply_model"]
+    (turn,) = data["turns"]
+    stages = [turn[k] for k in ("words_ready_s", "first_text_s", "first_frame_s", "first_heard_s")]
+    assert None not in stages and stages == sorted(stages)

@@ -51,6 +51,11 @@ def register(sub) -> None:
                    "script (say --script's path), demo model on the CPU and full-size shapes on "
                    "a GPU")
     p.add_argument("--words", type=int, default=600, help="--dialogue: words in the script")
+    p.add_argument("--turn", nargs="*", metavar="WAV",
+                   help="instead: one whole conversational turn per file (default: the shared "
+                   "example recordings) with the real recogniser and reply model on the CPU: "
+                   "words ready, first reply text, first audio, first sample heard")
+    p.add_argument("--repeats", type=int, default=2, help="--turn: play the files this many times")
     p.add_argument("--input", help="--window: microphone (name or index)")
     p.add_argument("--output", help="--window: speaker (name or index)")
     p.set_defaults(func=run)
@@ -73,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         return _gpu_check(args)
     if args.dialogue:
         return _dialogue(args)
+    if args.turn is not None:
+        return _turn(args)
     prefixes = tuple(float(s) for s in args.prefixes.split(",") if s)
     results = []
     demo = load_tts(TtsChoice(demo=True, device="cpu"))
@@ -192,6 +199,31 @@ def _echo(args: argparse.Namespace) -> int:
     print(markdown(results, cfg))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=1))
+    return 0
+
+
+def _turn(args: argparse.Namespace) -> int:
+    from app.bench.turn import STAGE_NAMES, STAGES, bench_turn, default_files
+    from app.errors import UserError
+
+    files = [Path(f) for f in args.turn] or default_files()
+    if not files:
+        raise UserError("bench --turn needs speech: give one or more WAV files")
+    for f in files:
+        if not f.is_file():
+            raise UserError(f"{f} does not exist; give WAV files of speech")
+    if args.repeats < 1:
+        raise UserError("--repeats must be at least 1")
+    b = bench_turn(files, repeats=args.repeats)
+    print(f"{b.recogniser}; {b.reply_model}\n{b.machine}, {b.threads} torch threads")
+    print("turn  " + "  ".join(f"{n:>18}" for n in STAGE_NAMES) + "   recognise  frames")
+    for i, row in enumerate(b.turns):
+        cells = "  ".join(f"{row[s]:>15} ms" if row[s] is not None else f"{'-':>18}" for s in STAGES)
+        print(f"{i + 1:>4}  {cells}  {row['recognise_ms']:>7} ms  {row['frames']:>6}")
+    print("median after the first turn: " + ", ".join(
+        f"{n} {b.median_ms[s]} ms" for n, s in zip(STAGE_NAMES, STAGES, strict=True)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(b.as_dict(), indent=1))
     return 0
 
 

@@ -151,6 +151,21 @@ def _gib(n: int) -> str:
     return f"{n / GIB:.2f} GiB" if n >= 0.01 * GIB else f"{n / 2**20:.1f} MiB"
 
 
+def _packaged_check() -> Check:
+    """The demo's real models, installed as packages: Whisper base and SmolLM2."""
+    from app.models import packaged
+
+    try:
+        parts = packaged.whisper_parts()
+        gguf = packaged.packaged_reply_model()
+    except UserError as exc:
+        return Check("packaged models", "fail", str(exc), "run `uv sync` in the project folder")
+    return Check("packaged models", "ok",
+                 f"Whisper base ({parts[0].parent.name} + {parts[1].parent.name}) and "
+                 f"SmolLM2-135M-Instruct ({gguf.name}) are installed",
+                 data={"whisper": [str(p) for p in parts], "reply_model": str(gguf)})
+
+
 def check_models(options: DoctorOptions, cuda: bool) -> list[Check]:
     """One line per needed model (cached? how big?) and one on running offline."""
     if options.demo:
@@ -159,8 +174,9 @@ def check_models(options: DoctorOptions, cuda: bool) -> list[Check]:
         root = demo_cache_root()
         built = any(root.glob("*/model.safetensors"))
         state = "built" if built else "built on first use (a few seconds)"
-        return [Check("demo models", "ok", f"tiny random models, {state}, in {root}",
+        return [Check("demo models", "ok", f"tiny random Dia2 and Mimi, {state}, in {root}",
                       data={"path": str(root), "built": built}),
+                _packaged_check(),
                 Check("offline", "ok", "the demo needs no download", data={"offline_ok": True})]
     out: list[Check] = []
     if Path(options.model).is_dir():
