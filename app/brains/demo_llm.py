@@ -107,7 +107,8 @@ def demo_brain_config(folder: Path | str) -> TransformersConfig:
     from app.brains.local_llm import TransformersConfig
 
     return TransformersConfig(
-        model=str(folder), device="cpu", max_new_tokens=DEMO_MAX_NEW_TOKENS, temperature=0.9
+        model=str(folder), device="cpu", max_new_tokens=DEMO_MAX_NEW_TOKENS, temperature=0.9,
+        max_sentences=None,  # random text: a length in tokens, whatever its punctuation
     )
 
 

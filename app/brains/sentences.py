@@ -5,7 +5,8 @@ limit, which the voice would then read to the end. `SentenceLimit` counts senten
 streamed text and says where to stop: `take(piece)` returns the part of `piece` to keep and
 whether the reply is complete. A sentence ends at `.`, `!`, `?` or `…` after a letter, a closing
 quote or bracket, followed by whitespace, so "3.5", "e.g.x" and list numbers ("1. ") do not
-count. Text inside a code fence is not counted (the speech cleaner drops it anyway).
+count, nor do the periods of abbreviations ("e.g.", "U.S.", a single letter). Text inside a code
+fence is not counted (the speech cleaner drops it anyway).
 """
 
 from __future__ import annotations
@@ -36,13 +37,21 @@ class SentenceLimit:
         # in an earlier piece were counted then (end < start)
         for match in _END.finditer(self._text, max(0, start - 8)):
             end = match.end()
-            if end < start or self._in_fence(match.start()):
+            if end < start or self._in_fence(match.start()) or self._abbreviation(match.start()):
                 continue
             self.count += 1
             if self.count >= self.max_sentences:
                 self._text = self._text[:end]
                 return piece[: end - start], True
         return piece, False
+
+    def _abbreviation(self, pos: int) -> bool:
+        """A period after a single letter or a dotted word ("e.g.", "i.e.", "U.S.")."""
+        if self._text[pos] != ".":
+            return False
+        before = self._text[max(0, pos - 20):pos].split()
+        word = before[-1] if before else ""
+        return len(word) == 1 or "." in word
 
     def _in_fence(self, pos: int) -> bool:
         return self._text.count(_FENCE, 0, pos) % 2 == 1
