@@ -109,7 +109,7 @@ def test_brain_failing_mid_reply_keeps_the_session(tmp_path, demo_models, speech
     # what arrived is spoken: each reply was generated from the text that came before the drop;
     # (the random demo Dia2 may place no word within 30 frames, so only placed words are checked)
     assert all(r.frames > 0 and r.timings["first_text_s"] is not None for r in replies)
-    arrived = ["Hello", "there,", "friend"]
+    arrived = ["Hello", "there,", "friend."]  # a reply cut short still ends a sentence
     assert all([w.text for w in r.words] == arrived[:len(r.words)] for r in replies)
     assert session.pipeline.state == State.STOPPED
 
