@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FrameBuffers:
-    """Device tensors a frame reads and writes. B = 2 rows with guidance, else 1."""
+    """Device tensors a frame reads and writes. B = 2 rows: conditional, unconditional."""
 
     tokens: torch.Tensor  # long [B, 1, 2 + K]: this step's input tokens
     audio: torch.Tensor  # long [K, capacity]: codes at delayed positions

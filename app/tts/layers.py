@@ -1,8 +1,8 @@
 """Building blocks shared by the decoder and the depformer: RMSNorm, RoPE, the gated MLP, the
 two-stream text embedding, and attention over a preallocated cache.
 
-All linear layers have no bias. Shapes: B = batch rows (2 with guidance), H = query heads,
-KV = key/value heads, D = head width, S = cache capacity.
+All linear layers have no bias. Shapes: B = batch rows (2: conditional and unconditional),
+H = query heads, KV = key/value heads, D = head width, S = cache capacity.
 
 Precision (app/tts/precision.py): a `Linear` multiplies in its weights' dtype and hands back its
 input's dtype, so float32 weights under bfloat16 activations give the reference runtime's

@@ -36,7 +36,8 @@ class GenerationOptions:
 
     @property
     def guidance(self) -> bool:
-        """Whether classifier-free guidance runs (an unconditional row is computed)."""
+        """Whether classifier-free guidance mixes in the unconditional row (which is computed
+        either way, as the reference does)."""
         return self.cfg_scale != 1.0
 
     @classmethod

@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-import torch
-
+# The parity cases' reader lives with the precision measurements; the tests use it from here.
+from app.bench.agreement import case_options, case_prefix, load_cases  # noqa: F401
 from app.models.demo_dia2 import demo_config, write_demo_checkpoint
-from app.tts import GenerationOptions, PrefixTurn, Word
-
-
-def load_cases(parity_dir: Path) -> list[dict]:
-    return json.loads((parity_dir / "cases-public.json").read_text())["cases"]
-
-
-def case_options(case: dict) -> GenerationOptions:
-    s = case["sampling"]
-    return GenerationOptions(
-        text_temperature=s["text_temperature"],
-        audio_temperature=s["audio_temperature"],
-        text_top_k=s["top_k"],
-        audio_top_k=s["top_k"],
-        cfg_scale=s["cfg_scale"],
-        cfg_filter_k=s["cfg_filter_k"],
-        initial_padding=s["initial_padding"],
-        include_prefix=s["include_prefix"],
-    )
-
-
-def case_prefix(case: dict) -> list[PrefixTurn]:
-    turns = []
-    for speaker in (1, 2):
-        p = (case.get("prefix") or {}).get(f"speaker_{speaker}")
-        if p:
-            words = tuple(Word(t, s, e) for t, s, e in p["words"])
-            turns.append(PrefixTurn(speaker, words, codes=torch.tensor(p["codes"])))
-    return turns
 
 
 def variant_checkpoint(folder: Path, **changes) -> Path:
