@@ -103,16 +103,20 @@ def run_fixture(folder: Path, precision: Precision, paths: tuple[str, ...] = PAT
 
 def compare(base: torch.Tensor, other: torch.Tensor) -> dict[str, Any]:
     """How far two aligned code tensors [K, frames] agree: the fraction of equal codes over the
-    frames both have, and the first frame where any codebook differs (the shorter one's length
-    when one is a prefix of the other; None when identical)."""
+    frames both have, the first frame where any codebook differs and the first where codebook 0
+    differs (the shorter one's length when one is a prefix of the other; None when identical)."""
     n = min(base.shape[1], other.shape[1])
     equal = base[:, :n] == other[:, :n]
-    differing = (~equal).any(dim=0).nonzero()
-    first = int(differing[0]) if len(differing) else (None if base.shape == other.shape else n)
+
+    def first(differs: torch.Tensor) -> int | None:
+        at = differs.nonzero()
+        return int(at[0]) if len(at) else (None if base.shape == other.shape else n)
+
     return {
         "frames": other.shape[1],
         "codes_equal": round(equal.float().mean().item(), 4) if n else 0.0,
-        "first_difference": first,
+        "first_difference": first((~equal).any(dim=0)),
+        "first_codebook0_difference": first(~equal[0]),
     }
 
 

@@ -56,6 +56,10 @@ def register(sub) -> None:
                    "example recordings) with the real recogniser and reply model on the CPU: "
                    "words ready, first reply text, first audio, first sample heard")
     p.add_argument("--repeats", type=int, default=2, help="--turn: play the files this many times")
+    p.add_argument("--agreement", nargs="*", metavar="FOLDER", default=None,
+                   help="instead: how often the bfloat16 precision modes' greedy tokens agree with "
+                   "float32's, on the CPU, over the cases of parity fixture folders (default: the "
+                   "two under tests/fixtures)")
     p.add_argument("--input", help="--window: microphone (name or index)")
     p.add_argument("--output", help="--window: speaker (name or index)")
     p.set_defaults(func=run)
@@ -80,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         return _dialogue(args)
     if args.turn is not None:
         return _turn(args)
+    if args.agreement is not None:
+        return _agreement(args)
     prefixes = tuple(float(s) for s in args.prefixes.split(",") if s)
     results = []
     demo = load_tts(TtsChoice(demo=True, device="cpu"))
@@ -163,6 +169,33 @@ def _dialogue(args: argparse.Namespace) -> int:
               f"({b.ms_per_frame:.1f} ms/frame)", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps([as_dict(r) for r in results], indent=1))
+    return 0
+
+
+def _agreement(args: argparse.Namespace) -> int:
+    import torch
+
+    from app.bench.agreement import measure
+
+    root = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
+    folders = [Path(f) for f in args.agreement] or [root / "dia2-tiny", root / "dia2-real-shape"]
+    for folder in folders:
+        if not (folder / "cases-public.json").is_file():
+            raise UserError(f"{folder} holds no cases-public.json; give parity fixture folders")
+    print(f"CPU, torch {torch.__version__}, {torch.get_num_threads()} thread(s), kernels "
+          f"{torch.backends.cpu.get_cpu_capability()} (CPU bfloat16 kernels are not CUDA's)")
+    rows = measure(folders)
+    for row in rows:
+        parts = [f"{row['fixture']}:{row['case']}: float32 {row['float32_frames']} frames"]
+        for mode in ("reference", "fast"):
+            a = row[mode]
+            first, cb0 = (("never" if f is None else f"frame {f}")
+                          for f in (a["first_difference"], a["first_codebook0_difference"]))
+            parts.append(f"{mode} {a['frames']} frames, {a['codes_equal']:.1%} codes equal, "
+                         f"first difference {first} (codebook 0: {cb0})")
+        print("; ".join(parts))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
 
 
