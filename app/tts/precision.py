@@ -9,7 +9,8 @@ Three modes (`--precision`):
   casts its input to float32, multiplies in float32 (TF32 allowed on CUDA, as the reference
   enables it) and stores its output as bfloat16; RMS norms, attention, the residual stream and the
   KV caches run in bfloat16; the heads' logits are float32. On the CPU the reference runs its
-  bfloat16 mode in float32, and so does this one.
+  bfloat16 mode in float32, and so does this one. Forced onto the CPU (`REFERENCE_BF16` passed as
+  it is), it gives the reference's bfloat16 tokens exactly (tests/tts/test_precision_parity.py).
 - `fast`: weights, activations, caches and logits all bfloat16. Half the weight memory and
   bandwidth of `reference`; tokens may differ from the reference's more often (the GPU check,
   `bench --gpu-check`, measures the agreement).
