@@ -40,6 +40,19 @@ def test_say_demo_writes_wav_and_json(tmp_path, demo_dia2, demo_root):
     assert report["seed"] == 1
 
 
+def test_say_max_frames_stops_early(tmp_path, demo_dia2, demo_root):
+    wav = tmp_path / "short.wav"
+    out = run_cli("say", "[S1] Hello there! [S2] Hi, how are you?", "--demo", "-o", str(wav),
+                  "--seed", "1", "--json", "--max-frames", "10", demo_root=demo_root)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    # Aligned frame f is final after step f + max_delay - 1; steps 0..9 finish frames 0..10-max_delay.
+    max_delay = max(json.loads((demo_dia2 / "config.json").read_text())["data"]["delay_pattern"])
+    assert report["timings"]["frames"] == 10 - max_delay + 1
+    assert sf.info(str(wav)).frames == report["timings"]["frames"] * 1920
+    assert report["truncated"] and "stopped after --max-frames 10" in out.stderr
+
+
 def test_say_bad_script_fails_cleanly_without_output(tmp_path, demo_root):
     wav = tmp_path / "x.wav"
     out = run_cli("say", '[S1] Hi <break time="soon"/>', "--demo", "-o", str(wav), demo_root=demo_root)

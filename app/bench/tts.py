@@ -7,7 +7,6 @@ weights (no download). On CUDA every timed section ends with a synchronize.
 
 from __future__ import annotations
 
-import copy
 import platform
 import resource
 import statistics
@@ -16,13 +15,13 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from app.models.demo_dia2 import demo_config
 from app.tts.config import parse_config
 from app.tts.engine import Dia2Engine
 from app.tts.model import Dia2Model
 from app.tts.options import GenerationOptions
 from app.tts.precision import Precision, set_matmul_precision
 from app.tts.prefix import PrefixTurn, Word
+from app.tts.shapes import published_config
 from app.tts.tokenizer import Dia2Tokenizer
 
 SCRIPT = ("[S1] Benchmarks are a kind of conversation with the machine, where you ask the same "
@@ -31,20 +30,9 @@ SCRIPT = ("[S1] Benchmarks are a kind of conversation with the machine, where yo
 
 
 def full_size_config(size: str) -> dict:
-    """Config shaped like the official checkpoints (random weights are enough for timing).
-
-    1b: 30 decoder layers of width 1024, 16 query / 8 kv heads of 128; depformer 3 layers, 8 heads.
-    2b: a wider decoder (width 2048). Hidden sizes are the usual 4x width.
-    """
-    raw = copy.deepcopy(demo_config())
-    width = {"1b": 1024, "2b": 2048}[size]
-    raw["data"]["text_vocab_size"] = 50304
-    raw["model"]["decoder"] = {"n_layer": 30, "n_embd": width, "n_hidden": 4 * width,
-                               "gqa_query_heads": 16, "kv_heads": 8, "gqa_head_dim": 128,
-                               "low_rank_dim": 256}
-    raw["model"]["depformer"].update({"n_layer": 3, "n_embd": 1024, "n_hidden": 4096,
-                                      "gqa_query_heads": 8, "kv_heads": 8, "gqa_head_dim": 128})
-    return raw
+    """The published checkpoint's config of `size` ("1b" or "2b"); random weights are enough for
+    timing. The shapes live in `app.tts.shapes`."""
+    return published_config(size)
 
 
 @dataclass

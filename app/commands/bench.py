@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from app.errors import UserError
@@ -15,11 +16,21 @@ def register(sub) -> None:
         "bench",
         help="measure frames per second, time to first audio, prefill time and memory",
         description="Benchmark the Dia2 runtime: the demo model on the CPU and, when a CUDA GPU is "
-        "present, full-size random-weight models shaped like Dia2-1B and Dia2-2B.",
+        "present (or with --device cpu), random-weight models of the published Dia2-1B and Dia2-2B "
+        "shapes. --loading instead times loading a full-size checkpoint from disk.",
     )
     p.add_argument("--frames", type=int, default=40, help="frames to time per configuration")
     p.add_argument("--prefixes", default="10,30,60", help="prefix lengths in seconds for prefill timing")
-    p.add_argument("--sizes", default="1b,2b", help="full-size shapes to time on CUDA")
+    p.add_argument("--sizes", default="1b,2b", help="published shapes to time (1b, 2b)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where to time the full-size shapes: auto (CUDA when present, else none), "
+                   "cpu (float32; slow, about a second a frame for 1b), cuda")
+    p.add_argument("--loading", action="store_true",
+                   help="instead: write a random-weight checkpoint of each --sizes shape (full size) "
+                   "to a temporary folder and time loading it in a fresh process, with its peak "
+                   "memory, from a warm and a dropped page cache")
+    p.add_argument("--scratch", help="--loading: folder for the temporary checkpoint (default: the "
+                   "system's temporary folder; it needs the checkpoint's size free)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON here")
     p.add_argument("--window", action="store_true",
@@ -86,14 +97,26 @@ def run(args: argparse.Namespace) -> int:
         return _turn(args)
     if args.agreement is not None:
         return _agreement(args)
+    from app.tts.shapes import SIZES
+
+    sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    if unknown := [s for s in sizes if s not in SIZES]:
+        raise UserError(f"--sizes: unknown size {unknown[0]!r}; use {', '.join(SIZES)}")
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else None
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA GPU is usable here; use --device cpu")
+    if args.loading:
+        return _loading(args, sizes, device or "cpu")
     prefixes = tuple(float(s) for s in args.prefixes.split(",") if s)
     results = []
     demo = load_tts(TtsChoice(demo=True, device="cpu"))
     results.append(bench_engine("demo (tiny random Dia2 + Mimi), CPU float32", demo, args.frames, prefixes))
     _print(results[-1])
-    if torch.cuda.is_available():
+    if device == "cuda":
         dev = torch.device("cuda")
-        for size in [s for s in args.sizes.split(",") if s]:
+        for size in sizes:
             for prec, graphs in ((REFERENCE_BF16, True), (FAST_BF16, True), (FAST_BF16, False),
                                  (FLOAT32, True)):
                 torch.cuda.reset_peak_memory_stats()
@@ -103,8 +126,16 @@ def run(args: argparse.Namespace) -> int:
                 _print(results[-1])
                 del eng
                 torch.cuda.empty_cache()
+    elif device == "cpu":
+        for size in sizes:
+            eng = random_engine(full_size_config(size), torch.device("cpu"), FLOAT32,
+                                demo.tokenizer, False)
+            name = f"Dia2-{size.upper()} shape, random weights, float32, CPU"
+            results.append(bench_engine(name, eng, args.frames, prefixes))
+            _print(results[-1])
+            del eng
     else:
-        print("no CUDA GPU here: full-size figures need one", file=sys.stderr)
+        print("no CUDA GPU here: full-size figures need one, or --device cpu (slow)", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps([as_dict(r) for r in results], indent=1))
     return 0
@@ -169,6 +200,42 @@ def _dialogue(args: argparse.Namespace) -> int:
               f"({b.ms_per_frame:.1f} ms/frame)", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps([as_dict(r) for r in results], indent=1))
+
+
+def _loading(args: argparse.Namespace, sizes: list[str], device: str) -> int:
+    import shutil
+    import tempfile
+    from dataclasses import asdict
+
+    from app.bench.checkpoint import write_random_checkpoint
+    from app.bench.load import measure_in_child
+    from app.tts.shapes import PUBLISHED, published_config
+
+    results = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="dia2-load-", dir=args.scratch) as tmp:
+            need = PUBLISHED[size].weights_bytes
+            free = shutil.disk_usage(tmp).free
+            if free < need * 1.05:
+                raise UserError(f"--loading {size} needs {need / 1e9:.1f} GB free in {tmp} "
+                                f"({free / 1e9:.1f} GB are); give --scratch DIR elsewhere")
+            t0 = time.perf_counter()
+            written = write_random_checkpoint(tmp, published_config(size))
+            print(f"\nDia2-{size.upper()} shape: wrote {written.tensors} tensors, "
+                  f"{written.parameters:,} parameters, {written.file_bytes:,} bytes in "
+                  f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            for dtype in ("float32", "bfloat16"):
+                for cold in (False, True):
+                    b = measure_in_child(tmp, device, dtype, cold=cold)
+                    results.append({"size": size, **asdict(b)})
+                    added = b.peak_rss_mb - b.rss_before_mb
+                    gpu = f", GPU peak {b.gpu_peak_mb:.0f} MB" if b.gpu_peak_mb is not None else ""
+                    print(f"  {b.device} {b.dtype} {'cold' if cold else 'warm'} cache: "
+                          f"{b.load_s:.2f} s, {b.file_bytes / b.load_s / 1e6:.0f} MB/s; peak RSS "
+                          f"{b.peak_rss_mb:.0f} MB = {b.rss_before_mb:.0f} before + {added:.0f} "
+                          f"(weights {b.weights_bytes / 2**20:.0f} MB){gpu}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
 
 

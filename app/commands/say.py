@@ -39,6 +39,8 @@ def register(sub) -> None:
     p.add_argument("--voice-words", help="JSON word times of --voice (else it is transcribed)")
     p.add_argument("--json", action="store_true", help="print word times and timings as JSON")
     add_script_args(p)
+    p.add_argument("--max-frames", type=int, default=None,
+                   help="stop after this many generation steps (12.5 a second), for quick checks")
     add_model_args(p)
     add_generation_args(p)
     p.set_defaults(func=run)
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from app.models.tts_loader import load_tts
 
     script = read_script(args.script)
-    options = generation_options(args)
+    options = generation_options(args, max_frames=args.max_frames)
     t0 = time.perf_counter()
     engine = load_tts(tts_choice(args))
     print_device_notes(args, engine)
@@ -133,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
         from app.audio.files import write_audio
 
         write_audio(args.out, audio, 24000, subtype="PCM_16")
-    if stream.truncated:
+    if stream.truncated and args.max_frames is not None:
+        print(f"stopped after --max-frames {args.max_frames} steps, before the whole script was "
+              "spoken", file=sys.stderr)
+    elif stream.truncated:
         print("warning: the context ran out before the whole script was spoken", file=sys.stderr)
     report = {
         "output": args.out,

@@ -77,7 +77,10 @@ class Decoder(nn.Module):
         """(Re)compute the non-persistent buffers, e.g. after `to_empty`."""
         k, vocab = self.audio_embed_table.shape[:2]
         with torch.no_grad():
-            self._table_offsets.copy_(torch.arange(k) * vocab)
+            # arange with a step, not arange * vocab: on the meta device an arithmetic op makes
+            # torch import its meta kernels (about 180 MB of resident memory) at every load
+            offsets = torch.arange(0, k * vocab, vocab, device=self._table_offsets.device)
+            self._table_offsets.copy_(offsets)
 
     def checkpoint_tensors(self, prefix: str) -> dict[str, torch.Tensor]:
         """Checkpoint name -> the tensor (or slice) it fills."""

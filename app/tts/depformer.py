@@ -12,7 +12,16 @@ from torch import nn
 
 from app.tts.cache import KVCache
 from app.tts.config import Dia2Config
-from app.tts.layers import GatedMlp, Linear, RMSNorm, Rotary, TextEmbedding, attend, cache_mask
+from app.tts.layers import (
+    Embedding,
+    GatedMlp,
+    Linear,
+    RMSNorm,
+    Rotary,
+    TextEmbedding,
+    attend,
+    cache_mask,
+)
 
 
 class ScheduledAttention(nn.Module):
@@ -67,7 +76,7 @@ class Depformer(nn.Module):
         d, data = cfg.depformer, cfg.data
         self.cfg = cfg
         stages = cfg.num_stages
-        self.audio_embeds = nn.ModuleList(nn.Embedding(data.audio_vocab_size, d.n_embd) for _ in range(stages))
+        self.audio_embeds = nn.ModuleList(Embedding(data.audio_vocab_size, d.n_embd) for _ in range(stages))
         self.text_embed = (
             TextEmbedding(data.text_vocab_size, d.n_embd, data.text_pad_token_id, None)
             if d.text_embedding

@@ -115,6 +115,19 @@ class GatedMlp(nn.Module):
         return self.wo(gate * up)
 
 
+class Embedding(nn.Module):
+    """A lookup table (`weight` [vocab, dim]) left uninitialised: its values always come from the
+    checkpoint. (nn.Embedding's random init, run even on the meta device, makes torch import its
+    meta kernels, about 180 MB of resident memory, at every load.)"""
+
+    def __init__(self, vocab: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(vocab, dim))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, self.weight)
+
+
 class TextEmbedding(nn.Module):
     """Main and second text streams through one (optionally low-rank) table.
 
@@ -126,7 +139,7 @@ class TextEmbedding(nn.Module):
         super().__init__()
         base = low_rank if low_rank is not None else dim
         self.pad_id = pad_id
-        self.embedding = nn.Embedding(vocab, base)
+        self.embedding = Embedding(vocab, base)
         self.main_proj = Linear(base, dim)
         self.second_proj = Linear(base, dim)
         self.out_dtype: torch.dtype | None = None  # None: the weights' dtype

@@ -10,6 +10,9 @@ pointed at it through `HF_ENDPOINT` or `endpoint=`:
 - Unknown repositories, revisions and files get 404 with the `X-Error-Code` the hub uses
   (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`).
 
+A file's content is given as bytes, or as the `Path` of a file on disk, which is then streamed
+from disk in pieces (for multi-gigabyte checkpoints that should not sit in memory).
+
 `cut_after(path, n)` makes every GET of that file stop after `n` bytes of its body and drop the
 connection, as a network failure would, until `clear_cuts()`. `hold_after(path, n)` makes every GET
 of that file send `n` bytes of its body and then wait, connection open, until `release()` (so a test
@@ -25,6 +28,7 @@ import re
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 _INFO = re.compile(r"^/api/models/([^/]+/[^/]+?)(?:/revision/([^/]+))?/?$")
 _RESOLVE = re.compile(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_PIECE = 2**20  # bytes read from disk and sent at a time
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,8 @@ class Logged:
 @dataclass(frozen=True)
 class _Repo:
     sha: str  # commit hash (40 hex digits)
-    files: dict[str, bytes]  # path in repo -> content
+    files: dict[str, bytes | Path]  # path in repo -> content, or the file on disk holding it
+    digests: dict[str, str]  # path in repo -> sha256 of the content (hex), the ETag
 
 
 class HubServer:
@@ -70,14 +76,16 @@ class HubServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def add_repo(self, repo_id: str, files: dict[str, bytes]) -> str:
-        """Publish (or replace) a repository; returns its commit hash."""
+    def add_repo(self, repo_id: str, files: dict[str, bytes | Path]) -> str:
+        """Publish (or replace) a repository; returns its commit hash. A `Path` value is served
+        from that file (read when asked for; it must stay there and unchanged meanwhile)."""
         digest = hashlib.sha1(repo_id.encode())
+        digests = {name: _sha256(content) for name, content in files.items()}
         for name in sorted(files):
-            digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+            digest.update(name.encode() + b"\0" + bytes.fromhex(digests[name]))
         sha = digest.hexdigest()
         with self._lock:
-            self._repos[repo_id] = _Repo(sha=sha, files=dict(files))
+            self._repos[repo_id] = _Repo(sha=sha, files=dict(files), digests=digests)
         return sha
 
     def cut_after(self, path: str, nbytes: int) -> None:
@@ -135,6 +143,20 @@ class HubServer:
         return repo, None
 
 
+def _sha256(content: bytes | Path) -> str:
+    if isinstance(content, bytes):
+        return hashlib.sha256(content).hexdigest()
+    h = hashlib.sha256()
+    with open(content, "rb") as f:
+        while piece := f.read(16 * _PIECE):
+            h.update(piece)
+    return h.hexdigest()
+
+
+def _size(content: bytes | Path) -> int:
+    return len(content) if isinstance(content, bytes) else content.stat().st_size
+
+
 def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -180,48 +202,63 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
             if repo is None or name not in repo.files:
                 self._error(404, err or "EntryNotFound", body)
                 return
-            data = repo.files[name]
+            content = repo.files[name]
+            size = _size(content)
             headers = {
-                "ETag": f'"{hashlib.sha256(data).hexdigest()}"',
+                "ETag": f'"{repo.digests[name]}"',
                 "X-Repo-Commit": repo.sha,
                 "Accept-Ranges": "bytes",
                 "Content-Type": "application/octet-stream",
             }
-            start, end, status = 0, len(data) - 1, 200
+            start, end, status = 0, size - 1, 200
             if body and (rng := self.headers.get("Range")):
                 m = _RANGE.match(rng.strip())
-                if m is None or int(m.group(1)) >= len(data):
-                    headers["Content-Range"] = f"bytes */{len(data)}"
+                if m is None or int(m.group(1)) >= size:
+                    headers["Content-Range"] = f"bytes */{size}"
                     self._error(416, None, body, headers)
                     return
                 start = int(m.group(1))
-                end = min(int(m.group(2)), len(data) - 1) if m.group(2) else len(data) - 1
+                end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
                 status = 206
-                headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-            part = data[start : end + 1]
-            headers["Content-Length"] = len(part)
+                headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+            stop = end + 1
+            headers["Content-Length"] = stop - start
             self._head(status, headers)
             if not body:
                 return
             with server._lock:
                 cut = server._cuts.get(name)
                 hold = server._holds.get(name)
-            if hold is not None and start < hold < start + len(part):
+            if hold is not None and start < hold < stop:
                 try:
-                    self.wfile.write(part[: hold - start])
+                    self._send(content, start, hold)
                     self.wfile.flush()
                     server.holding.set()
                     server._released.wait(60)
-                    self.wfile.write(part[hold - start :])
+                    self._send(content, hold, stop)
                 except OSError:  # the client went away while held
                     self.close_connection = True
                 return
-            if cut is not None and start + len(part) > cut:
-                self.wfile.write(part[: max(cut - start, 0)])
+            if cut is not None and stop > cut:
+                self._send(content, start, max(cut, start))
                 self.wfile.flush()
                 self.close_connection = True
                 return
-            self.wfile.write(part)
+            self._send(content, start, stop)
+
+        def _send(self, content: bytes | Path, start: int, stop: int) -> None:
+            """Write bytes [start, stop) of the content."""
+            if isinstance(content, bytes):
+                self.wfile.write(memoryview(content)[start:stop])
+                return
+            with open(content, "rb") as f:
+                f.seek(start)
+                while start < stop:
+                    piece = f.read(min(_PIECE, stop - start))
+                    if not piece:
+                        raise OSError(f"{content} ended early")
+                    self.wfile.write(piece)
+                    start += len(piece)
 
         def _error(
             self, status: int, code: str | None, body: bool, extra: dict | None = None
