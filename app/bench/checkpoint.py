@@ -44,6 +44,21 @@ def checkpoint_shapes(raw: dict) -> dict[str, tuple[int, ...]]:
     return {name: tuple(t.shape) for name, t in model.checkpoint_tensors().items()}
 
 
+def safetensors_header(shapes: dict[str, tuple[int, ...]]) -> bytes:
+    """The JSON header of a float32 safetensors file of these tensors, as the safetensors library
+    writes it: compact JSON, tensors in name order (for one dtype), no `__metadata__` (the
+    published files have none), padded with spaces so that the data starts 8-byte aligned."""
+    header: dict[str, object] = {}
+    offset = 0
+    for name in sorted(shapes):
+        nbytes = 4 * math.prod(shapes[name])
+        header[name] = {"dtype": "F32", "shape": list(shapes[name]),
+                        "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    blob = json.dumps(header, separators=(",", ":")).encode()
+    return blob + b" " * (-len(blob) % 8)
+
+
 def _half_width(name: str, shape: tuple[int, ...]) -> tuple[float, float]:
     """(centre, half width) of the uniform distribution for one tensor."""
     if name.endswith("norm.weight"):
@@ -62,16 +77,7 @@ def write_random_checkpoint(folder: str | Path, raw: dict, *, seed: int = 0,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shapes = checkpoint_shapes(raw)
-    header: dict[str, object] = {}  # no __metadata__, like the published files
-    offset = 0
-    order = sorted(shapes)
-    for name in order:
-        nbytes = 4 * math.prod(shapes[name])
-        header[name] = {"dtype": "F32", "shape": list(shapes[name]),
-                        "data_offsets": [offset, offset + nbytes]}
-        offset += nbytes
-    blob = json.dumps(header, separators=(",", ":")).encode()
-    blob += b" " * (-len(blob) % 8)  # the data starts 8-byte aligned, as safetensors writes it
+    blob = safetensors_header(shapes)
     rng = np.random.default_rng(seed)
     buf = np.empty(chunk_elements, dtype=np.float32)
     final = folder / "model.safetensors"
@@ -80,7 +86,7 @@ def write_random_checkpoint(folder: str | Path, raw: dict, *, seed: int = 0,
         with open(tmp, "wb") as f:
             f.write(len(blob).to_bytes(8, "little"))
             f.write(blob)
-            for name in order:
+            for name in sorted(shapes):
                 centre, half = _half_width(name, shapes[name])
                 left = math.prod(shapes[name])
                 while left:
@@ -94,5 +100,5 @@ def write_random_checkpoint(folder: str | Path, raw: dict, *, seed: int = 0,
     finally:
         tmp.unlink(missing_ok=True)
     (folder / "config.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
-    params = offset // 4
+    params = sum(math.prod(shape) for shape in shapes.values())
     return WrittenCheckpoint(folder, len(shapes), params, final.stat().st_size)
