@@ -137,9 +137,10 @@ class _Buffer:
         self.nbytes = nbytes
         self._raw: bytearray | None = None  # allocated on first use only
 
-    def view(self) -> memoryview:
-        if self._raw is None:
-            self._raw = bytearray(self.nbytes)
+    def view(self, itemsize: int) -> memoryview:
+        """The buffer, at least one element of `itemsize` bytes long."""
+        if self._raw is None or len(self._raw) < itemsize:
+            self._raw = bytearray(max(self.nbytes, itemsize))
         return memoryview(self._raw)
 
 
@@ -164,8 +165,8 @@ def _read_into(f, t: StoredTensor, target: torch.Tensor, buffer: _Buffer) -> Non
         _read_exact(f, memoryview(flat.view(torch.uint8).numpy()).cast("B"))
         return
     itemsize = t.nbytes // flat.numel()
-    per_chunk = max(buffer.nbytes // itemsize, 1)
-    raw = buffer.view()
+    raw = buffer.view(itemsize)
+    per_chunk = len(raw) // itemsize
     for start in range(0, flat.numel(), per_chunk):
         count = min(per_chunk, flat.numel() - start)
         part = raw[: count * itemsize]

@@ -131,16 +131,17 @@ def test_published_1b_shape_downloads_loads_lean_and_speaks(tmp_path, hub_server
         assert ids[0] == s1 and max(ids) < 49280
 
         # Loading stays within one copy of the weights (plus the allowance above), read straight
-        # into float32 parameters and converted chunk by chunk to bfloat16.
-        for dtype in ("float32", "bfloat16"):
-            load = measure_in_child(snapshot, "cpu", dtype)
+        # into float32 parameters, and converted chunk by chunk to the bfloat16 weights of the
+        # `fast` precision.
+        for precision in ("float32", "fast"):
+            load = measure_in_child(snapshot, "cpu", precision)
             added = load.peak_rss_mb - load.rss_before_mb
             weights_mb = load.weights_bytes / 2**20
             with capsys.disabled():
-                print(f"loading the Dia2-1B shape on the CPU in {dtype}: {load.load_s:.1f} s, "
+                print(f"loading the Dia2-1B shape on the CPU, {precision}: {load.load_s:.1f} s, "
                       f"peak RSS {load.peak_rss_mb:.0f} MB = {load.rss_before_mb:.0f} before + "
                       f"{added:.0f} added (weights {weights_mb:.0f} MB, allowance {MARGIN_MB} MB)")
-            assert load.weights_bytes == written.parameters * (4 if dtype == "float32" else 2)
+            assert load.weights_bytes == written.parameters * (4 if precision == "float32" else 2)
             assert added <= weights_mb + MARGIN_MB, load
 
         # `say` through the cache, offline: every file it needs was downloaded.

@@ -91,7 +91,7 @@ def test_written_checkpoint_loads_and_matches_its_header(tmp_path):
     assert written.tensors == len(shapes)
     assert written.file_bytes == 8 + len(safetensors_header(shapes)) + 4 * written.parameters
     cfg = parse_config(json.loads((tmp_path / "config.json").read_text()))
-    model = Dia2Model.empty(cfg, torch.device("cpu"), torch.float32)
+    model = Dia2Model.empty(cfg, torch.device("cpu"))
     load_weights(model, tmp_path / "model.safetensors")
     tensors = model.checkpoint_tensors()
     norm = tensors["transformer.norm.weight"]

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from app.errors import UserError
 from app.tts.config import load_config
 from app.tts.model import Dia2Model
+from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16, Precision
 from app.tts.weights import load_weights, read_header
 from tests.conftest import PARITY
 
@@ -26,16 +27,20 @@ def reference():
     return load_file(str(PARITY / "model.safetensors"))
 
 
-@pytest.mark.parametrize("dtype, chunk", [(torch.float32, 1 << 24), (torch.bfloat16, 1000),
-                                          (torch.float16, 4096), (torch.bfloat16, 2)])
-def test_values_equal_the_safetensors_library(reference, dtype, chunk):
-    model = Dia2Model.empty(load_config(PARITY / "config.json"), torch.device("cpu"), dtype)
-    assert all(p.dtype == dtype for p in model.parameters())
+HALF = Precision("float16", torch.float16, torch.float16, torch.float16)
+
+
+@pytest.mark.parametrize("precision, chunk", [(FLOAT32, 1 << 24), (FAST_BF16, 1000),
+                                              (REFERENCE_BF16, 64), (HALF, 4096), (FAST_BF16, 2)],
+                         ids=["float32", "fast", "reference", "float16", "fast-2-byte-buffer"])
+def test_values_equal_the_safetensors_library(reference, precision, chunk):
+    model = Dia2Model.empty(load_config(PARITY / "config.json"), torch.device("cpu"), precision)
     load_weights(model, PARITY / "model.safetensors", chunk_bytes=chunk)
     got = model.checkpoint_tensors()
     assert set(got) == set(reference)
+    assert {t.dtype for t in got.values()} == {precision.weights, precision.compute}
     for name, want in reference.items():
-        assert torch.equal(got[name], want.to(dtype)), name
+        assert torch.equal(got[name], want.to(got[name].dtype)), name
 
 
 def test_header_lists_tensors_in_file_order():
@@ -70,7 +75,7 @@ def _first_tensor(header: dict) -> str:
 def test_malformed_header_is_one_readable_error(tmp_path, edit, message):
     folder = shutil.copytree(PARITY, tmp_path / "ckpt")
     _rewrite_header(folder / "model.safetensors", edit)
-    model = Dia2Model.empty(load_config(folder / "config.json"), torch.device("cpu"), torch.float32)
+    model = Dia2Model.empty(load_config(folder / "config.json"), torch.device("cpu"))
     with pytest.raises(UserError, match=f"not a readable safetensors file .*{message}.*download"):
         load_weights(model, folder / "model.safetensors")
 
@@ -78,6 +83,6 @@ def test_malformed_header_is_one_readable_error(tmp_path, edit, message):
 def test_impossible_header_length(tmp_path):
     path = tmp_path / "model.safetensors"
     path.write_bytes(struct.pack("<Q", 10**12) + b"{}")
-    model = Dia2Model.empty(load_config(PARITY / "config.json"), torch.device("cpu"), torch.float32)
+    model = Dia2Model.empty(load_config(PARITY / "config.json"), torch.device("cpu"))
     with pytest.raises(UserError, match="header length .* does not fit"):
         load_weights(model, path)
