@@ -116,13 +116,15 @@ class GatedMlp(nn.Module):
 
 
 class Embedding(nn.Module):
-    """A lookup table (`weight` [vocab, dim]) left uninitialised: its values always come from the
-    checkpoint. (nn.Embedding's random init, run even on the meta device, makes torch import its
-    meta kernels, about 180 MB of resident memory, at every load.)"""
+    """A lookup table (`weight` [vocab, dim]), initialised like nn.Embedding (standard normal)
+    except on the meta device, where the values are never used: there nn.Embedding's init makes
+    torch import its meta kernels, about 180 MB of resident memory, at every load."""
 
     def __init__(self, vocab: int, dim: int) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(vocab, dim))
+        if not self.weight.is_meta:
+            nn.init.normal_(self.weight)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return F.embedding(ids, self.weight)

@@ -38,7 +38,9 @@ class Dia2Model(nn.Module):
         for head in heads:
             head.out_dtype = precision.logits
         model.transformer.compute_dtype = precision.compute
-        model = model.to_empty(device=device)
+        # What `to_empty` does, with torch.empty instead of empty_like: empty_like of a meta tensor
+        # makes torch import sympy (about 35 MB of resident memory) at every load.
+        model = model._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device=device))
         model.transformer.init_buffers()
         model.depformer.init_buffers()
         return model.eval().requires_grad_(False)
