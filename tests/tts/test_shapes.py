@@ -98,3 +98,18 @@ def test_written_checkpoint_loads_and_matches_its_header(tmp_path):
     assert torch.all((norm >= 0.9) & (norm <= 1.1))
     head = tensors["transformer.cb0_head.weight"]  # uniform, variance 1 / fan-in
     assert head.abs().max() <= math.sqrt(3 / head.shape[1]) and head.std() > 0.5 / math.sqrt(head.shape[1])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_memory_table_counts_the_same_shapes(size):
+    """app/models/sizes.py (doctor's memory table, no torch there) holds the same counts."""
+    from app.models.sizes import DIA2_SIZES
+
+    table = DIA2_SIZES[PUBLISHED[size].repo_id]
+    cfg = parse_config(published_config(size))
+    assert table.params == counts(size)[1]
+    assert (table.layers, table.kv_heads, table.head_dim) == (
+        cfg.decoder.n_layer, cfg.decoder.kv_heads, cfg.decoder.head_dim)
+    assert table.context_steps == cfg.max_context_steps + 1
+    assert (table.file_bytes, table.file_exact) == (PUBLISHED[size].weights_bytes,
+                                                    PUBLISHED[size].exact)
