@@ -109,3 +109,15 @@ def test_played_history_at_gives_samples_and_silence_outside():
     h.add(0, np.arange(3000, dtype=np.float32))
     got = h.at(np.array([-5, 0, 599, 600, 2999, 3000]))
     assert got.tolist() == [0.0, 0.0, 0.0, 600.0, 2999.0, 0.0]
+
+
+def test_headphones_or_the_spectral_setting_switch_the_canceller_off():
+    from app.conversation.live import LiveConfig, LiveSession
+
+    def cancelling(**config):
+        return LiveSession(None, None, LiveConfig(**config)).cancelling
+
+    assert cancelling()  # the default: WebRTC's canceller on the microphone
+    assert not cancelling(headphones=True)
+    assert not cancelling(echo=EchoConfig(canceller="spectral"))
+    assert EchoConfig().noise_suppression  # the bench's choice (docs/benchmarks.md)
