@@ -52,8 +52,9 @@ def register(sub) -> None:
                    help="--echo: person-to-echo ratios in dB, comma-separated")
     p.add_argument("--speech", help="--echo: folder with two WAVs, the character's and the "
                    "person's speech (default: the shared recordings, else espeak-ng)")
-    p.add_argument("--asr-model", help="--echo: a real recognition model (name or folder) for the "
-                   "word error rate of the person's turns; without it WER is not measured")
+    p.add_argument("--asr-model", help="--echo: the recognition model (name or folder) for the "
+                   "word error rate of the person's turns (default: the Whisper base the packages "
+                   "carry; 'none': no word error rate)")
     p.add_argument("--no-barge-in", action="store_true",
                    help="--echo: only the processing table (ERLE, level kept, WER, CPU), not the "
                    "barge-in decisions")
@@ -291,8 +292,14 @@ def _echo(args: argparse.Namespace) -> int:
     except ValueError:
         raise UserError(f"--ratios takes numbers in dB separated by commas, not {args.ratios!r}") \
             from None
+    asr = args.asr_model
+    if asr is None:
+        from app.models.packaged import packaged_whisper
+
+        asr = str(packaged_whisper())  # Whisper base, assembled once from its packages
     cfg = replace(EchoBenchConfig(), seconds=args.seconds, trials=args.trials, ratios_db=ratios,
-                  speech=Path(args.speech) if args.speech else None, asr_model=args.asr_model)
+                  speech=Path(args.speech) if args.speech else None,
+                  asr_model=None if asr == "none" else asr)
     if args.no_barge_in:
         cfg = replace(cfg, decisions=())
     if args.rooms:
