@@ -87,7 +87,8 @@ def transcript(records: list[dict], meta: dict) -> dict:
                 turns[-1]["end"] = round(stop, 3)
             else:
                 turns.append({"index": u["turn"], "speaker": f"S{u['speaker']}",
-                              "start": round(start, 3), "end": round(stop, 3), "words": words})
+                              "start": round(start, 3), "end": round(stop, 3), "text": "",
+                              "words": words})
         offset += r["frames"]
     for t in turns:
         t["text"] = " ".join(w["word"] for w in t["words"])
