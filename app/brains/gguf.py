@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -26,7 +27,7 @@ from app.brains.base import BrainError
 
 log = logging.getLogger(__name__)
 
-PREPARED_VERSION = 1  # bump when the prepared folder's layout changes
+PREPARED_VERSION = 2  # bump when the prepared folder's layout changes
 _DONE = "prepared.ok"  # written last: the folder is complete
 
 
@@ -69,6 +70,15 @@ def _quiet_transformers():
             hf_logging.enable_progress_bar()
 
 
+def _generic_tokenizer_class(config: Path) -> None:
+    """Name the generic fast tokenizer class in `config`: tokenizer.json holds the whole
+    tokenizer, and a model-specific name (LlamaTokenizerFast...) makes transformers search its
+    model modules for it, which fails in a bundle that holds only some of them."""
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data["tokenizer_class"] = "PreTrainedTokenizerFast"
+    config.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
 def default_root() -> Path:
     from app.models.packaged import cache_root
 
@@ -105,6 +115,7 @@ def prepared_folder(path: Path, root: Path | None = None) -> Path:
         # the fast tokenizer alone (tokenizer.json): a slow one would copy the GGUF as its vocab
         tokenizer.save_pretrained(build, legacy_format=False)
         (build / "tokenizer.model").unlink(missing_ok=True)
+        _generic_tokenizer_class(build / "tokenizer_config.json")
         model.save_pretrained(build, safe_serialization=True)
         (build / _DONE).write_text(str(path.resolve()) + "\n")
         del model

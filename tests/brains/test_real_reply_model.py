@@ -4,6 +4,7 @@ cancelled promptly; GGUF files and folders as model choices, with clear errors."
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -85,6 +86,8 @@ def test_a_gguf_file_or_its_folder_loads_and_is_prepared_once(gguf, smollm2, tmp
     folder = prepared_folder(gguf)
     assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
     assert not (folder / "tokenizer.model").exists(), "the GGUF must not be copied"
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    assert config["tokenizer_class"] == "PreTrainedTokenizerFast"  # found without a model search
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     # a folder holding just the file (a link: the file is used where it lies)
     only = tmp_path / "models"
