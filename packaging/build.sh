@@ -55,7 +55,7 @@ case "$characters" in *resources/characters/ava.toml*) ;;
 echo "smoke: chat --list-characters finds the shipped characters"
 
 espeak-ng -s 140 -w "$tmp/q.wav" "Hello there. Can you tell me the way to the train station?"
-run chat --demo --headless --no-greeting --user-audio "$tmp/q.wav" --out "$tmp/session" > "$tmp/chat.txt"
+run chat --demo --headless --no-greeting --user-audio "$tmp/q.wav" --out "$tmp/session" > "$tmp/chat.txt" 2>&1
 grep -q "station" "$tmp/chat.txt" || { echo "chat --demo did not recognise the question:" >&2;
   cat "$tmp/chat.txt" >&2; exit 1; }
 for f in person.wav character.wav mix.wav transcript.json transcript.srt; do
