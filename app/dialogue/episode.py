@@ -140,11 +140,10 @@ def make_transcriber(demo: bool) -> Callable:
         if not holder:
             from app.asr.recognizer import AsrConfig, Recognizer
 
-            if demo:
-                from app.asr.demo import demo_asr_config
-                from app.models.demo_dia2 import demo_cache_root
+            if demo:  # the demo's recogniser: Whisper base from its packages (no download)
+                from app.models.packaged import packaged_asr_config
 
-                holder.append(Recognizer(demo_asr_config(demo_cache_root() / "whisper")))
+                holder.append(Recognizer(packaged_asr_config()))
             else:
                 holder.append(Recognizer(AsrConfig()))
         words = holder[0].transcribe(resample(audio24k, 24000, 16000))

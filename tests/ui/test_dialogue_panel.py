@@ -78,3 +78,31 @@ def test_window_opens_the_panel_and_closes_it_with_itself(qtbot, app_dirs, demo_
     thread = panel.renderer._thread
     w.close()
     assert not panel.isVisible() and not thread.isRunning()
+
+
+def test_a_voice_recorded_in_the_panel_is_saved_as_a_file(qtbot, app_dirs, tmp_path):
+    """The panel's Record… dialog (the character voice dialog, saving to a file): here the
+    sample is imported rather than recorded, then saved and used for [S1]."""
+    import soundfile as sf
+
+    from app.models.tts_loader import TtsChoice
+    from app.ui.dialogue_panel import DialoguePanel, RecordVoiceDialog
+    from tests.audio.speech import speech_files
+
+    longest = max(speech_files(tmp_path), key=lambda p: sf.info(str(p)).duration)
+    panel = DialoguePanel(TtsChoice(demo=True, device="cpu"), folder=tmp_path / "dialogues")
+    qtbot.addWidget(panel)
+    dialog = RecordVoiceDialog(1, panel.folder / "voices", None, None, parent=panel)
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == "Voice for [S1]"
+    dialog.import_file(str(longest))
+    assert dialog.save_button.isEnabled()
+    dialog.save()
+    assert dialog.result() == dialog.DialogCode.Accepted
+    saved = dialog.saved
+    assert saved.parent == tmp_path / "dialogues" / "voices" and saved.name.startswith("S1-")
+    audio, rate = sf.read(str(saved), dtype="float32")
+    assert rate == 24000 and len(audio) > 24000
+    panel.set_voice(1, saved)
+    assert panel.voices == {1: saved} and str(saved) in panel.voice_labels[1].text()
+    panel.close()
