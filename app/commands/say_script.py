@@ -109,6 +109,9 @@ def run_dialogue(args: argparse.Namespace) -> int:
         raise UserError("give the script either as text or with --script/--batch, not both")
     if args.voice or args.voice_words:
         raise UserError("with --script or --batch, give the voices with --voice-s1 / --voice-s2")
+    if getattr(args, "max_frames", None) is not None:
+        raise UserError("--max-frames cuts one generation short; --script and --batch render "
+                        "the whole script (leave --max-frames out)")
     if args.script_file and args.batch:
         raise UserError("--script renders one file, --batch a folder: use one of them")
     if not args.out:

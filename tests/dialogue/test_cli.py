@@ -78,6 +78,8 @@ def test_bad_voices_and_outputs(script, tmp_path, say_args, capsys):
     assert "use it with --script FILE or --batch FOLDER" in _err(capsys)
     assert main(say_args("--script", ep, "--voice", str(speech), "-o", out)) == 2
     assert "--voice-s1 / --voice-s2" in _err(capsys)
+    assert main(say_args("--script", ep, "--max-frames", "50", "-o", out)) == 2
+    assert "leave --max-frames out" in _err(capsys)
     assert not list(tmp_path.glob("ep*.wav"))
 
 
