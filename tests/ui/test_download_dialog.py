@@ -64,6 +64,7 @@ def test_shows_the_plan_then_downloads(qtbot, server, cache):
         "config.json": (format_size(len(files["config.json"])), "—"),
         "model.safetensors": ("300 kB", "—"),
         "tokenizer.json": (format_size(len(files["tokenizer.json"])), "—"),
+        "vocab.json": (format_size(len(files["vocab.json"])), "—"),  # every tokenizer file
         hub.MIMI_FILE: ("40.0 kB", "—"),
     }
     total = format_size(dialog.plan.total_bytes)
