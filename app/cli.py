@@ -1,7 +1,8 @@
 """The command line: parses arguments and hands over to the subcommand modules.
 
-Exit codes: 0 success, 1 unexpected failure, 2 a user error (bad input, missing model, no device),
-130 interrupted.
+Exit codes: 0 success, 1 failed while working, 2 a user error (bad input, missing model, no device),
+130 interrupted (Ctrl+C), 143 terminated (SIGTERM). An interruption or SIGTERM unwinds like an
+exception, so what a command was writing (a session's recording) is finished first.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 
 from app import __version__
 from app.commands import COMMAND_MODULES
@@ -42,7 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):  # noqa: N818 - named after the signal, like KeyboardInterrupt
+    """SIGTERM arrived: unwind (finishing recordings on the way) and exit with 143."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -61,3 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143

@@ -28,6 +28,18 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 
+
+def _no_tqdm_monitor() -> None:
+    """faster-whisper makes a (hidden) tqdm bar for every transcription, and tqdm's first bar
+    starts a monitor thread that runs until the process exits, owned by no one; the app shows no
+    tqdm bars from recognition, so the monitor is turned off."""
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0
+
+
+_no_tqdm_monitor()
+
 #: Default model per device: a small, quick one on the CPU; Whisper large-v3 turbo on a GPU.
 DEFAULT_MODELS = {"cpu": "base.en", "cuda": "large-v3-turbo"}
 

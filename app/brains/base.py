@@ -45,6 +45,11 @@ class Brain(ABC):
     `reply` is a generator: it yields text pieces as they arrive. It stops early, without
     error, when `cancel` is set (checked between pieces); closing the generator also stops the
     work behind it. One reply at a time per brain.
+
+    Threads: a brain that starts threads of its own owns them. `abort()` makes a reply that is
+    blocked (waiting on a server, say) return soon, from another thread; `close()` stops the
+    reply in flight and joins every thread the brain started, each within a bound, so nothing
+    of it runs after the session is closed.
     """
 
     @abstractmethod
@@ -53,8 +58,14 @@ class Brain(ABC):
     ) -> Iterator[str]:
         """Yield the character's next reply to `history` (oldest first) in pieces."""
 
+    def abort(self) -> None:  # noqa: B027 - brains that never block need nothing here
+        """Make the reply in flight (if any) return soon; safe from any thread, at any time.
+
+        Callers set the reply's cancel event first; this only unblocks what cannot watch it."""
+
     def close(self) -> None:  # noqa: B027 - brains without resources need no cleanup
-        """Release what the brain holds (connections, model memory, waiting readers)."""
+        """Stop the reply in flight, join the brain's threads (within a bound) and release what
+        the brain holds (connections, model memory, waiting readers)."""
 
     def __enter__(self) -> Brain:
         return self

@@ -4,7 +4,11 @@ The model and tokenizer load from a local folder, a single GGUF file (`app.brain
 hub repo id already in the Hugging Face cache (downloading only when the config allows it). The prompt is built with the
 tokenizer's own chat template; `generate` runs in a helper thread and feeds a
 `TextIteratorStreamer`, whose text pieces `reply` yields as they come. A stopping criterion
-checks the cancel event between tokens, so a cancelled reply stops after at most one more token.
+checks the cancel event (and the brain's own closing flag) between tokens, so a cancelled reply
+stops after at most one more token. The brain owns that thread: the reply joins it when it ends,
+and `close()` stops and joins any still running, within `JOIN_TIMEOUT_S`. (A generation thread
+left running when the interpreter exits aborts the process: "terminate called without an active
+exception".)
 
 Default model: Qwen/Qwen2.5-1.5B-Instruct. It is the smallest model that still follows a
 persona and a "be brief" instruction reliably; in bfloat16 its 1.5 B parameters take about
@@ -30,6 +34,7 @@ from app.errors import UserError
 log = logging.getLogger(__name__)
 
 _DTYPES = ("auto", "float32", "bfloat16", "float16")
+JOIN_TIMEOUT_S = 10.0  # longest wait for a generation thread to stop (one token, or a prefill)
 
 
 @dataclass(frozen=True)
@@ -84,15 +89,17 @@ class _StopOnEvent:
 
     It also counts the tokens generated so far (`generated`)."""
 
-    def __init__(self, stop: threading.Event, cancel: threading.Event | None, prompt_len: int):
+    def __init__(self, stop: threading.Event, cancel: threading.Event | None, prompt_len: int,
+                 closing: threading.Event | None = None):
         self.stop, self.cancel, self.prompt_len = stop, cancel, prompt_len
+        self.closing = closing
         self.generated = 0
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
         self.generated = int(input_ids.shape[-1]) - self.prompt_len
-        flag = self.stop.is_set() or is_cancelled(self.cancel)
+        flag = self.stop.is_set() or is_cancelled(self.cancel) or is_cancelled(self.closing)
         return torch.full((input_ids.shape[0],), flag, dtype=torch.bool, device=input_ids.device)
 
 
@@ -110,6 +117,9 @@ class TransformersBrain(Brain):
         self._model = model
         self._tokenizer = tokenizer
         self.last_token_count = 0
+        self._closing = threading.Event()  # set by close(): every generation stops
+        self._threads: set[threading.Thread] = set()  # generation threads not yet joined
+        self._threads_lock = threading.Lock()
 
     @property
     def device(self) -> Any:
@@ -196,7 +206,7 @@ class TransformersBrain(Brain):
         cfg = self.config
         inputs = self._encode(history)
         stop = threading.Event()
-        criterion = _StopOnEvent(stop, cancel, int(inputs["input_ids"].shape[-1]))
+        criterion = _StopOnEvent(stop, cancel, int(inputs["input_ids"].shape[-1]), self._closing)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs: dict[str, Any] = dict(
             inputs,
@@ -218,10 +228,14 @@ class TransformersBrain(Brain):
         thread = threading.Thread(
             target=self._generate, args=(kwargs, streamer, errors), name="llm-generate", daemon=True
         )
-        thread.start()
+        with self._threads_lock:
+            if self._closing.is_set():
+                return
+            self._threads.add(thread)
+            thread.start()
         try:
             for text in streamer:
-                if is_cancelled(cancel):
+                if is_cancelled(cancel) or self._closing.is_set():
                     break
                 text, complete = limit.take(text)
                 if text:
@@ -230,7 +244,7 @@ class TransformersBrain(Brain):
                     break
         finally:
             stop.set()
-            thread.join()
+            self._join(thread)
             self.last_token_count = max(criterion.generated, 0)
         if errors:
             raise BrainError(f"The language model failed while replying: {errors[0]}") from errors[
@@ -248,8 +262,26 @@ class TransformersBrain(Brain):
             errors.append(exc)
             streamer.end()
 
+    def _join(self, thread: threading.Thread) -> bool:
+        """Wait (bounded) for a generation thread to end; True if it did."""
+        thread.join(JOIN_TIMEOUT_S)
+        if thread.is_alive():
+            log.warning("the language model's generation did not stop within %.0f s", JOIN_TIMEOUT_S)
+            return False
+        with self._threads_lock:
+            self._threads.discard(thread)
+        return True
+
+    def abort(self) -> None:
+        """Nothing to unblock: the stopping criterion sees the reply's cancel event."""
+
     def close(self) -> None:
-        """Drop the model (and free GPU memory)."""
+        """Stop any generation, join its thread (bounded), drop the model (and free GPU memory)."""
+        with self._threads_lock:
+            self._closing.set()
+            threads = list(self._threads)
+        for thread in threads:
+            self._join(thread)
         on_cuda = self._model is not None and self._model.device.type == "cuda"
         self._model = None
         if on_cuda:

@@ -4,7 +4,8 @@ Ollama, llama.cpp's server, vLLM and LM Studio all speak this protocol: `POST
 {base_url}/chat/completions` with `"stream": true` answers with server-sent events whose data is
 a JSON chunk (`choices[0].delta.content` holds the next text) and ends with `data: [DONE]`.
 Only the standard library is used (http.client). Cancellation is checked between stream events;
-a server that stalls is given up after `read_timeout_s`. The server is the I/O boundary: tests run a
+`abort()` (and `close()`) shut the connection of the reply in flight, so a reader waiting on a
+stalled server returns at once; a server that stalls is given up after `read_timeout_s`. The server is the I/O boundary: tests run a
 real one on 127.0.0.1.
 """
 
@@ -90,6 +91,8 @@ class OpenAICompatibleBrain(Brain):
     def __init__(self, config: OpenAICompatibleConfig | None = None) -> None:
         self.config = config or OpenAICompatibleConfig()
         self._url = urlsplit(self.config.base_url.rstrip("/"))
+        self._conn: http.client.HTTPConnection | None = None  # the reply in flight's connection
+        self._conn_lock = threading.Lock()
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -179,6 +182,8 @@ class OpenAICompatibleBrain(Brain):
         if is_cancelled(cancel):
             return
         conn, resp = self._request("POST", "/chat/completions", payload)
+        with self._conn_lock:
+            self._conn = conn
         try:
             if resp.status != 200:
                 raise self._status_error(resp)
@@ -188,7 +193,23 @@ class OpenAICompatibleBrain(Brain):
                 return
             yield from self._stream(resp, cancel)
         finally:
+            with self._conn_lock:
+                self._conn = None
             conn.close()
+
+    def abort(self) -> None:
+        """Shut the connection of the reply in flight: its reader returns at once."""
+        with self._conn_lock:
+            conn = self._conn
+            sock = conn.sock if conn is not None else None
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:  # already closed
+                    pass
+
+    def close(self) -> None:
+        self.abort()
 
     def _whole_reply(self, resp: http.client.HTTPResponse) -> str:
         try:
@@ -222,16 +243,20 @@ class OpenAICompatibleBrain(Brain):
         except SSEFormatError as exc:
             raise self._malformed(str(exc)) from exc
         except TimeoutError as exc:
+            if is_cancelled(cancel):
+                return
             raise BrainError(
                 f"The reply from the chat server at {self._where()} was cut off: it sent nothing "
                 f"for {self.config.read_timeout_s:g} s after {delivered} characters. The words "
                 "that arrived were kept; try again or raise the timeout."
             ) from exc
         except (OSError, http.client.HTTPException) as exc:
+            if is_cancelled(cancel):
+                return  # aborted: the connection was shut on purpose
             raise self._cut_off(
                 delivered, f"the connection broke ({exc.__class__.__name__})"
             ) from exc
-        if not finished:
+        if not finished and not is_cancelled(cancel):
             raise self._cut_off(delivered, "the stream ended before its end marker")
 
     def _cut_off(self, delivered: int, why: str) -> BrainError:

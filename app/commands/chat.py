@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import threading
 from pathlib import Path
@@ -26,7 +27,10 @@ def register(sub) -> None:
     p.add_argument("--headless", action="store_true", help="no sound devices: turns from --user-audio")
     p.add_argument("--user-audio", nargs="+", default=[], metavar="FILE",
                    help="headless: the person's turns, one audio file each, in order")
-    p.add_argument("--out", help="the session folder (default: a new one in the user data folder)")
+    p.add_argument("--out", help="the session folder (default: a new one in the user data folder); "
+                   "one that already holds a session is refused unless --force")
+    p.add_argument("--force", action="store_true",
+                   help="record over the session already in --out (it is lost)")
     p.add_argument("--json", action="store_true", help="print events (words, timings, errors) as JSON lines")
     p.add_argument("--no-greeting", action="store_true", help="do not say the character's greeting")
     p.add_argument("--brain", default="character",
@@ -117,40 +121,91 @@ def run_chat(args: argparse.Namespace) -> int:
         return 0
     if args.max_frames is not None and args.max_frames <= 0:
         raise UserError("--max-frames must be positive")
+    if not math.isfinite(args.gap) or args.gap < 0:
+        raise UserError("--gap is the pause between turns in seconds: 0 or more")
+    if args.user_audio and not args.headless:
+        raise UserError("--user-audio needs --headless")
+    if args.force and not args.out:
+        raise UserError("--force needs --out (the folder whose session it replaces)")
     character = find_character(args.character)
     if args.headless:
         return _headless(args, character)
-    if args.user_audio:
-        raise UserError("--user-audio needs --headless")
     from app.conversation.live import run_live
+    from app.conversation.recorder import prepare_folder
 
-    return run_live(args, character, _options(args), _printer(args.json, character.name))
+    if args.out:
+        prepare_folder(args.out, replace=args.force)
+    brain = _checked_brain(character, _options(args))
+    return run_live(args, character, _options(args), _printer(args.json, character.name),
+                    brain=brain)
+
+
+def _checked_brain(character, opts):
+    """The session's brain, checked before any other model loads: a chat server must answer
+    and have the model, a local language model must load."""
+    from app.brains import OpenAICompatibleBrain, TransformersBrain
+    from app.conversation.session import make_session_brain
+
+    brain = make_session_brain(character, opts)
+    try:
+        if isinstance(brain, OpenAICompatibleBrain):
+            status = brain.check_connection()
+            if not status.ok:
+                raise UserError(status.message)
+        elif isinstance(brain, TransformersBrain):
+            brain.load()
+    except BaseException:
+        brain.close()
+        raise
+    return brain
 
 
 def _headless(args, character) -> int:
+    from app.conversation.events import Error
     from app.conversation.pipeline import PipelineConfig
-    from app.conversation.runner import Session, run_headless
+    from app.conversation.recorder import prepare_folder
+    from app.conversation.runner import Session, read_turns, run_headless
     from app.conversation.session import new_session_folder
     from app.conversation.sinks import VirtualSink
 
     if not args.user_audio and not (character.greeting and not args.no_greeting):
         raise UserError("--headless needs --user-audio FILE... (the person's turns)")
-    for f in args.user_audio:
-        if not Path(f).is_file():
-            raise UserError(f"audio file not found: {f}")
-    out = Path(args.out) if args.out else new_session_folder(character)
+    # every check before any model loads: the turns' audio, the folder, the brain
+    turns = read_turns(args.user_audio)
+    out = prepare_folder(args.out, replace=args.force) if args.out else new_session_folder(character)
+    opts = _options(args)
+    brain = _checked_brain(character, opts)
     show = _printer(args.json, character.name)
-    session = Session.open(character, VirtualSink("instant"), out=out, opts=_options(args),
-                           on_event=show, realtime=False, gap_s=args.gap,
-                           config=PipelineConfig(max_frames=args.max_frames))
+    errors: list[Error] = []
+
+    def on_event(event) -> None:
+        if isinstance(event, Error):
+            errors.append(event)
+        show(event)
+
     try:
-        run_headless(session, args.user_audio,
-                     greeting="" if args.no_greeting else character.greeting)
+        session = Session.open(character, VirtualSink("instant"), out=out, opts=opts, brain=brain,
+                               on_event=on_event, realtime=False, gap_s=args.gap,
+                               config=PipelineConfig(max_frames=args.max_frames),
+                               replace=args.force)
+    except BaseException:
+        brain.close()
+        raise
+    try:
+        run_headless(session, turns, greeting="" if args.no_greeting else character.greeting)
+    except KeyboardInterrupt:
+        session.close()
+        print(f"interrupted; what was said so far is recorded in {out}", file=sys.stderr)
+        raise
     finally:
         session.close()
     if args.json:
-        print(json.dumps({"event": "done", "folder": str(out)}), flush=True)
-    else:
+        print(json.dumps({"event": "done", "folder": str(out), "errors": len(errors)}), flush=True)
+    if errors:
+        print(f"error: {len(errors)} problem(s) during the session, first: {errors[0].message} "
+              f"(what worked is recorded in {out})", file=sys.stderr)
+        return 1
+    if not args.json:
         print(f"recorded {out}", file=sys.stderr)
     return 0
 

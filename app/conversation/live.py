@@ -69,11 +69,12 @@ class LiveSession:
 
     def __init__(self, character, opts, config: LiveConfig = LiveConfig(), *, out: Path | None = None,
                  on_event: Callable[[Event], None] | None = None, models=None, brain=None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, replace: bool = False) -> None:
         self.character = character
         self.opts = opts
         self.config = config
         self.out = out
+        self.replace = replace  # record over a session already in `out`
         self.models = models
         self._brain = brain
         self._emit = on_event if on_event is not None else (lambda e: None)
@@ -129,7 +130,7 @@ class LiveSession:
             self.session = Session.open(
                 self.character, self._sink, out=self.out, opts=self.opts, models=self.models,
                 brain=self._brain, on_event=self._emit, realtime=True, clock=self.clock,
-                config=PipelineConfig(max_frames=self.config.max_frames))
+                config=PipelineConfig(max_frames=self.config.max_frames), replace=self.replace)
             self._gate = BargeInDetector(BargeInConfig(headphones=self.config.headphones), history)
             self._vad = StreamingVad(self.config.vad)
             self._turns = TurnDetector(self._vad)
@@ -323,8 +324,9 @@ class LiveSession:
         self.failed.set()
 
 
-def run_live(args, character, opts, show) -> int:
-    """The terminal chat: talk until Ctrl+C. Returns the exit code."""
+def run_live(args, character, opts, show, brain=None) -> int:
+    """The terminal chat: talk until Ctrl+C (the normal end: exit code 0). Returns the exit code;
+    SIGTERM also finishes the recording (see app.cli)."""
     from app.conversation.events import AudioLevel
 
     def on_event(event: Event) -> None:
@@ -336,8 +338,13 @@ def run_live(args, character, opts, show) -> int:
                                         noise_suppression=args.noise_suppression),
                         greeting=not args.no_greeting, max_frames=args.max_frames)
     live = LiveSession(character, opts, config, out=Path(args.out) if args.out else None,
-                       on_event=on_event)
-    live.start()
+                       on_event=on_event, brain=brain, replace=args.force)
+    try:
+        live.start()
+    except BaseException:
+        if brain is not None:
+            brain.close()
+        raise
     print(f"Talking with {character.name}. Speak after the greeting; Ctrl+C ends the chat. "
           f"Recording to {live.out}", file=sys.stderr)
     try:

@@ -15,6 +15,11 @@ A reply longer than the room the prefix budget leaves is split into several gene
 is conditioned on the voice, the recent turns and the part of the reply just spoken. An
 interruption flushes the sink at once (from the calling thread), cancels the brain and Dia2,
 and keeps in the transcript only the words the person heard, by the sink's clock.
+
+Threads: the pipeline owns its worker and each reply's brain thread (`reply-text`). A reply's
+brain thread is cancelled and joined when the reply ends (`REPLY_JOIN_S` at most, then again at
+`stop()`); `stop()` joins the worker within its timeout. A thread still running when the
+interpreter exits can abort the process, so none is left behind.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from app.conversation.turns import CHARACTER, PERSON, Conversation, Turn, words_
 log = logging.getLogger(__name__)
 
 RATE = 24000
+REPLY_JOIN_S = 5.0  # longest wait for a cancelled brain's thread at the end of a reply
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ class TurnPipeline:
         self._reply_text: ReplyText | None = None
         self.interrupted_at: float | None = None  # sink position when interrupted
         self._thread: threading.Thread | None = None
+        self._stragglers: list[ReplyText] = []  # replies whose brain thread outlived REPLY_JOIN_S
         self.spoken: SpokenReply | None = None  # the last reply, for inspection
 
     # -- control (any thread) -------------------------------------------------------------
@@ -164,7 +171,14 @@ class TurnPipeline:
                 self._stream.cancel()
             if self._reply_text is not None:
                 self._reply_text.wake()
+                self._abort_brain()
         return True
+
+    def _abort_brain(self) -> None:
+        try:
+            self.brain.abort()
+        except Exception:  # noqa: BLE001 - a brain that cannot abort is joined with a bound
+            log.exception("aborting the brain's reply failed")
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every submitted turn is done."""
@@ -177,13 +191,23 @@ class TurnPipeline:
                 self._idle.wait(wait)
         return True
 
-    def stop(self, timeout: float | None = 10.0) -> None:
-        """Cancel what runs, finish the worker."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Cancel what runs, join the worker and the replies' brain threads (each within
+        `timeout` s). Returns True when every thread has ended."""
         self.interrupt()
         self._jobs.put(None)
+        ended = True
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("the conversation's worker did not stop within %.0f s", timeout)
+                ended = False
+        for text in self._stragglers:
+            if not text.join(timeout):
+                log.error("a reply's brain thread did not stop within %.0f s", timeout)
+                ended = False
         self._set_state(State.STOPPED)
+        return ended
 
     # -- worker ---------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -291,6 +315,11 @@ class TurnPipeline:
                 self._cancel = None
                 self._stream = None
                 self._reply_text = None
+            if not text.done:
+                self._abort_brain()
+            if not text.join(REPLY_JOIN_S):
+                log.warning("the brain did not stop within %.0f s; it is joined at the end", REPLY_JOIN_S)
+                self._stragglers.append(text)
         if text.error is not None:
             self.emit(Error(f"the reply was cut short: {text.error}", "brain"))
         def rel(t: float | None) -> float | None:

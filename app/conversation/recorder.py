@@ -18,6 +18,9 @@ audio not yet handed to the recorder (one frame or one capture chunk).
 
 A write that fails (full disk) stops the recording, not the conversation: `on_error` is called
 once with a message and later writes are ignored.
+
+Nothing recorded is overwritten: a folder that already holds a session is refused unless the
+caller asks to replace it (`replace=True`, the command line's `--force`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from app.atomic import write_atomic
 from app.conversation.subtitles import cues, to_srt, to_vtt
 from app.conversation.turns import Turn
 from app.conversation.wavlog import RecordingError, WavAppender, describe_os_error
+from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,17 @@ RATE = 24000
 TRACKS = ("person", "character")
 SIDE_TRACKS = ("microphone",)  # recorded beside the mix, not in it; written only when used
 FORMAT_VERSION = 1
+SESSION_FILES = ("transcript.json", "person.wav", "character.wav", "mix.wav")  # what marks a session
+
+
+def holds_session(folder: str | Path) -> bool:
+    """Whether `folder` already holds (part of) a recorded session."""
+    return any((Path(folder) / name).exists() for name in SESSION_FILES)
+
+
+def existing_session_error(folder: str | Path) -> UserError:
+    return UserError(f"{folder} already holds a recorded session; choose another --out folder "
+                     "(or leave --out out for a new one), or add --force to replace it")
 
 
 class SessionRecorder:
@@ -51,11 +66,14 @@ class SessionRecorder:
         folder: the session folder (created).
         meta: what transcript.json says about the session (character name, models, ...).
         on_error: called once with a message when recording stops because of a failed write.
+        replace: record over a session already in `folder` (else that is a `UserError`).
     """
 
     def __init__(self, folder: str | Path, meta: dict | None = None,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, *, replace: bool = False) -> None:
         self.folder = Path(folder)
+        if not replace and holds_session(self.folder):
+            raise existing_session_error(self.folder)
         self.meta = dict(meta or {})
         self._on_error = on_error
         self._lock = threading.RLock()
@@ -67,7 +85,7 @@ class SessionRecorder:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RecordingError(describe_os_error(exc, self.folder / "x")) from exc
+            raise RecordingError(folder_error(exc, self.folder)) from exc
         self._wavs = {t: WavAppender(self.folder / f"{t}.wav", RATE) for t in TRACKS}
         self._side: dict[str, WavAppender] = {}  # side tracks opened so far
         self._mix = WavAppender(self.folder / "mix.wav", RATE)
@@ -197,6 +215,34 @@ class SessionRecorder:
             self._closed = True
             for w in (*self._wavs.values(), *self._side.values(), self._mix):
                 w.close()
+
+
+def folder_error(exc: OSError, folder: Path) -> str:
+    """A message for a session folder that cannot be made or written."""
+    return (f"cannot record into {folder} ({exc.strerror or exc}); choose another --out folder "
+            "that you can write")
+
+
+def prepare_folder(folder: str | Path, *, replace: bool = False) -> Path:
+    """Check, before any model is loaded, that a session can be recorded into `folder`.
+
+    The folder is created and a probe file written and removed in it. Raises `UserError` when it
+    already holds a session (unless `replace`), is a file, or cannot be written.
+    """
+    import tempfile
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} is a file, not a folder; give --out a folder for the session")
+    if not replace and holds_session(folder):
+        raise existing_session_error(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UserError(folder_error(exc, folder)) from None
+    return folder
 
 
 def speaker_names(data: dict) -> dict[str, str]:

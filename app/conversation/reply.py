@@ -1,7 +1,8 @@
 """The text side of a reply: the brain streamed into whole speakable words, and those words fed
 into Dia2 streams, one stream ("segment") per generation.
 
-`ReplyText` runs the brain on its own thread: each text piece goes through
+`ReplyText` runs the brain on its own thread (the pipeline cancels and joins it when the reply
+ends): each text piece goes through
 `app.brains.WordChunker` (cleaned for speech: no markdown, emoji, URLs...) and complete words are
 appended to `words` as they arrive; the last word always ends a sentence, even when the brain
 stopped mid-sentence (a length limit). `feed_segment` pushes words into one `Dia2Stream`: it waits
@@ -107,8 +108,10 @@ class ReplyText:
         with self._cond:
             self._cond.notify_all()
 
-    def join(self, timeout: float | None = None) -> None:
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the reply thread to end (at most `timeout` s); True if it has."""
         self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 def ends_sentence(word: str) -> bool:

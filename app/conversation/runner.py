@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from app.conversation.budget import PrefixBudget
 from app.conversation.character import Character
 from app.conversation.events import Error, Event
@@ -37,16 +39,17 @@ class Session:
         self.pipeline = pipeline
         self.recorder = recorder
         self.brain = brain
+        self._closed = False
 
     @classmethod
     def open(cls, character: Character, sink, *, out: Path | None, opts: SessionOptions | None = None,
              models=None, brain=None, on_event: Callable[[Event], None] | None = None,
              realtime: bool = True, gap_s: float = 0.4, config: PipelineConfig | None = None,
-             budget_overrides: dict | None = None, clock=None) -> Session:
+             budget_overrides: dict | None = None, clock=None, replace: bool = False) -> Session:
         """Load (or take) the models and the brain, make the voice turn, open the recording.
 
         `models` is an (engine, recognizer) pair to reuse; `brain` a brain to use instead of the
-        one `opts` names.
+        one `opts` names; `replace` records over a session already in `out` (else refused).
         """
         import time
 
@@ -71,7 +74,7 @@ class Session:
                 meta={"character": {"name": character.name, "file": str(character.source or ""),
                                     "voice": str(character.voice or ""), "voice_locked": voice is None},
                       "person_name": "You", "demo": opts.demo, "mode": "live" if realtime else "headless"},
-                on_error=lambda msg: emit(Error(msg, "recording")))
+                on_error=lambda msg: emit(Error(msg, "recording")), replace=replace)
         pipeline = TurnPipeline(
             engine, recognizer, brain, character, sink, conversation=Conversation(voice),
             recorder=recorder, on_event=on_event, clock=clock,
@@ -79,6 +82,11 @@ class Session:
         return cls(pipeline.start(), recorder, brain)
 
     def close(self) -> None:
+        """Stop the pipeline and join its threads, close the brain (joining its threads), finish
+        the recording. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
         self.pipeline.stop()
         try:
             self.brain.close()
@@ -94,9 +102,9 @@ class Session:
         self.close()
 
 
-def run_headless(session: Session, files: Sequence[str | Path], *, greeting: str = "",
-                 timeout: float | None = None) -> None:
-    """Say the greeting (if any), then each file as one turn of the person, in order."""
+def read_turns(files: Sequence[str | Path]) -> list[np.ndarray]:
+    """The person's turns from audio files, 24 kHz mono (`UserError` for a missing, unreadable
+    or empty file): read before any model loads."""
     from app.audio.files import read_audio
 
     audios = []
@@ -105,6 +113,14 @@ def run_headless(session: Session, files: Sequence[str | Path], *, greeting: str
         if len(audio) == 0:
             raise UserError(f"{f} holds no audio")
         audios.append(audio)
+    return audios
+
+
+def run_headless(session: Session, files: Sequence[str | Path | np.ndarray], *, greeting: str = "",
+                 timeout: float | None = None) -> None:
+    """Say the greeting (if any), then each file (or 24 kHz array) as one turn of the person, in
+    order."""
+    audios = [f if isinstance(f, np.ndarray) else read_turns([f])[0] for f in files]
     p = session.pipeline
     if greeting:
         p.say(greeting)

@@ -219,6 +219,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(b"data: [DONE]\n\n")
         self._end_stream()
 
+    def _model_stall(self) -> None:
+        """Sends five pieces (three whole words), then nothing until the test ends."""
+        self._start_stream()
+        for piece in REPLY[:5]:
+            self._send(_chunk(piece))
+        self.server.stop.wait(30)
+
     def _model_endless(self) -> None:
         """Streams numbered pieces until the client goes away; records that it went away."""
         self._start_stream()
