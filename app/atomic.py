@@ -7,14 +7,38 @@ import tempfile
 from pathlib import Path
 
 
+def file_mode(path: Path) -> int:
+    """The permissions a file written at `path` should get: those of the file it replaces, else
+    what a newly created file gets under the process's umask (the temporary file that is renamed
+    into place is created readable by its owner only)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, for every thread, for a moment)
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, rename it into place."""
+    """Write `text` to a temporary file beside `path`, flush it to disk, rename it into place
+    (keeping the permissions of the file it replaces)."""
     path = Path(path)
+    mode = file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
+            os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -85,25 +85,3 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "real_weights" in item.keywords:
                 item.add_marker(skip)
-
-
-_EXIT_STATUS = {"code": 0}
-
-
-def pytest_sessionfinish(session, exitstatus):
-    _EXIT_STATUS["code"] = int(exitstatus)
-
-
-def pytest_unconfigure(config):
-    """Leave without running native libraries' exit-time destructors.
-
-    Everything is reported by now. Twice in a few full runs on the CI machine, the process then
-    aborted ("terminate called without an active exception": a native library's thread object
-    destroyed at interpreter exit while still running; which library is not known yet), turning
-    a green run into exit code 134. The exit code is still the tests' own.
-    """
-    import sys
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_EXIT_STATUS["code"])

@@ -65,7 +65,7 @@ class AsrConfig:
     beam_size: int = 1  # 1 is greedy decoding: fastest, and nearly as good on short turns
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback schedule
     max_new_tokens: int | None = None  # cap on tokens per 30 s window; None: the model's limit
-    cpu_threads: int = 0  # CTranslate2 threads on the CPU; 0 lets it decide
+    cpu_threads: int = 0  # CTranslate2 threads on the CPU; 0: the app's plan (app.threads)
     silence_dbfs: float = -50.0  # audio whose peak stays below this is not recognised at all
     allow_download: bool = True  # fetch a size name that is not cached yet
     cache_dir: str | None = None  # Hugging Face cache folder; None for the usual one
@@ -163,7 +163,7 @@ class Recognizer:
         log.info("loading recognition model %s on %s (%s)", folder, self.device, self.compute_type)
         try:
             model = self._loader(
-                str(folder), self.device, self.compute_type, self.config.cpu_threads
+                str(folder), self.device, self.compute_type, self._cpu_threads()
             )
             if self._on_gpu:
                 self._probe(model)
@@ -208,7 +208,7 @@ class Recognizer:
             log.warning("%s; using %s on the CPU instead", missing, gpu_name)
             self.model_name, folder = gpu_name, gpu_folder
         try:
-            self._model = self._loader(str(folder), "cpu", "int8", self.config.cpu_threads)
+            self._model = self._loader(str(folder), "cpu", "int8", self._cpu_threads())
         except GPU_ERRORS as cpu_exc:
             raise UserError(
                 f"speech recognition cannot run on the GPU ({reason}), nor on the CPU with "
@@ -223,14 +223,22 @@ class Recognizer:
         )
         log.info("%s", self._notice)
 
+    def _cpu_threads(self) -> int:
+        from app.threads import plan_threads
+
+        return self.config.cpu_threads or plan_threads().asr
+
     def take_notice(self) -> str | None:
         """The message about a move to the CPU, once (None before one, and after it was taken)."""
         with self._lock:
             notice, self._notice = self._notice, None
         return notice
 
-    def transcribe(self, audio: np.ndarray) -> list[Word]:
-        """Words of 16 kHz mono float32 `audio` ([N]); [] for empty or silent audio."""
+    def transcribe(self, audio: np.ndarray,
+                   progress: Callable[[float], None] | None = None) -> list[Word]:
+        """Words of 16 kHz mono float32 `audio` ([N]); [] for empty or silent audio.
+
+        `progress(seconds)` is called after each recognised segment with how far it got."""
         audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
         if is_silent(audio, self.config.silence_dbfs):
             log.debug("silent or empty audio (%d samples): not recognised", len(audio))
@@ -238,14 +246,14 @@ class Recognizer:
         with self._lock:
             self._load_locked()
             try:
-                return self._words(audio)
+                return self._words(audio, progress)
             except GPU_ERRORS as exc:
                 if not (self._on_gpu and self.config.cpu_fallback):
                     raise
                 self._fall_back(exc, self._folder)
-            return self._words(audio)
+            return self._words(audio, progress)
 
-    def _words(self, audio: np.ndarray) -> list[Word]:
+    def _words(self, audio: np.ndarray, progress: Callable[[float], None] | None = None) -> list[Word]:
         segments, _info = self._model.transcribe(
             audio,
             language=self.config.language,
@@ -257,9 +265,13 @@ class Recognizer:
             vad_filter=False,
         )
         words = []
+        total, done = len(audio) / SAMPLE_RATE, 0.0
         for seg in segments:  # a generator: the model runs while it is read
             for w in seg.words or []:
                 text = w.word.strip()
                 if text:
                     words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
+            if progress is not None:  # a segment's end can run past the audio, or back
+                done = min(max(done, float(seg.end)), total)
+                progress(done)
         return words

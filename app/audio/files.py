@@ -90,14 +90,18 @@ def read_audio(path: str | os.PathLike, rate: int | None = None) -> tuple[np.nda
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success rename it onto `path`, else delete it."""
+    from app.atomic import file_mode
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode(target)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
+            os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
     finally:

@@ -84,6 +84,30 @@ def _looks_like_path(source: str) -> bool:
     return source.startswith((".", "/", "~", "\\")) or source.count("/") > 1 or ":" in source[:3]
 
 
+def check_model_folder(folder: Path) -> None:
+    """Raise BrainError unless `folder` looks like a causal language model transformers can
+    load: a config.json naming a causal-LM model type, and tokenizer files."""
+    import json
+
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    what = ("Choose the folder of an instruction-tuned causal language model (config.json, the "
+            "tokenizer and the weights), or a model name from the hub.")
+    config = folder / "config.json"
+    try:
+        model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    except FileNotFoundError:
+        raise BrainError(f"{folder} holds no config.json, so it is not a language model. {what}") from None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise BrainError(f"{config} cannot be read ({exc}). {what}") from None
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise BrainError(f"{folder} holds a {model_type or 'unnamed'!s} model, not a language "
+                         f"model that writes text. {what}")
+    if not any((folder / n).is_file() for n in ("tokenizer.json", "tokenizer_config.json",
+                                                 "tokenizer.model", "vocab.json")):
+        raise BrainError(f"{folder} holds no tokenizer (tokenizer.json). {what}")
+
+
 class _StopOnEvent:
     """A transformers stopping criterion: stop when the reply is cancelled or abandoned.
 
@@ -139,6 +163,7 @@ class TransformersBrain(Brain):
         gguf = gguf_file(source)
         folder = prepared_folder(gguf) if gguf is not None else Path(source).expanduser()
         if folder.is_dir():
+            check_model_folder(folder)
             source, local_only = str(folder), True
         elif _looks_like_path(source):
             raise BrainError(
@@ -159,6 +184,13 @@ class TransformersBrain(Brain):
                 model = AutoModelForCausalLM.from_pretrained(
                     source, local_files_only=local_only, **{dtype_key: dtype}
                 ).to(device)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # files of another kind
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise BrainError(
+                f"Cannot load the language model {source!r}: it is not a chat model that "
+                f"transformers can run ({first}). Choose an instruction-tuned causal language "
+                "model (its folder holds config.json, the tokenizer and the weights)."
+            ) from exc
         except OSError as exc:
             where = "in the local Hugging Face cache" if local_only else "on the hub"
             raise BrainError(
@@ -254,6 +286,9 @@ class TransformersBrain(Brain):
     def _generate(self, kwargs: dict[str, Any], streamer: Any, errors: list[BaseException]) -> None:
         import torch
 
+        from app.threads import plan_threads, use_torch_threads
+
+        use_torch_threads(plan_threads().reply)  # beside Dia2, which must keep real time
         try:
             with torch.inference_mode():
                 self._model.generate(**kwargs)

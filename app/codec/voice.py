@@ -20,12 +20,13 @@ from app.errors import UserError
 log = logging.getLogger(__name__)
 
 SILENCE_PEAK = 1e-3  # a recording whose peak stays below this (-60 dBFS) counts as silent
+MIN_SECONDS = 1.0  # shorter recordings hold no whole word to condition the voice on
 
 
 def prepare_voice(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read an audio file and return float32 mono samples `[samples]` at `sample_rate` Hz.
 
-    Raises UserError for a missing, unreadable, empty, too short (under one Mimi frame) or silent
+    Raises UserError for a missing, unreadable, empty, too short (under `MIN_SECONDS`) or silent
     file.
     """
     path = Path(path)
@@ -47,7 +48,7 @@ def prepare_voice(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> np.nda
     if rate != sample_rate:
         log.info("%s: resampling %d Hz -> %d Hz", path, rate, sample_rate)
         mono = soxr.resample(mono, rate, sample_rate, quality="HQ").astype(np.float32)
-    if mono.shape[0] < FRAME_SIZE * sample_rate // SAMPLE_RATE:
+    if mono.shape[0] < max(FRAME_SIZE * sample_rate // SAMPLE_RATE, MIN_SECONDS * sample_rate):
         raise UserError(
             f"{path} is only {mono.shape[0] / sample_rate * 1000:.0f} ms long; "
             "a voice sample needs a few seconds of speech."

@@ -19,6 +19,9 @@ from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
+PROGRESS_MIN_S = 30.0  # transcribe shows its progress for recordings at least this long
+JOIN_TIMEOUT_S = 30.0  # longest wait for listen's helper threads at the end
+
 
 # -- shared options ------------------------------------------------------------------------------
 def _add_asr_options(p: argparse.ArgumentParser) -> None:
@@ -83,8 +86,10 @@ def _cmd_devices(args) -> int:
 
     devices = list_devices()
     if not devices:
-        print("no sound devices found")
-        return 0
+        raise UserError(
+            "no sound devices found: check that PulseAudio or PipeWire is running (`pactl info`) "
+            "and that this user may use the sound card (the audio group); without sound devices, "
+            "`chat --headless` and `say -o FILE` still work")
     print(f"{'':2}{'idx':>3}  {'name':40} {'host API':14} {'in':>3} {'out':>3} {'rate':>7}")
     for d in devices:
         mark = ("<" if d.is_default_input else " ") + (">" if d.is_default_output else " ")
@@ -141,10 +146,19 @@ def _cmd_listen(args) -> int:
             )
         )
     )
+    stop_keys = threading.Event()
+    keys_thread = None
     if ptt:
 
         def keys() -> None:
-            for _line in sys.stdin:
+            import select
+
+            while not stop_keys.is_set():  # wakes every 0.1 s, so it can be joined at the end
+                ready, _, _ = select.select([sys.stdin], [], [], 0.1)
+                if not ready:
+                    continue
+                if not sys.stdin.readline():
+                    return  # end of input
                 if ptt.pressed:
                     utt = ptt.release()
                     if utt is not None:
@@ -154,7 +168,8 @@ def _cmd_listen(args) -> int:
                     ptt.press()
                     print("\n(recording: press Enter to stop)", file=sys.stderr)
 
-        threading.Thread(target=keys, name="keys", daemon=True).start()
+        keys_thread = threading.Thread(target=keys, name="keys", daemon=True)
+        keys_thread.start()
         print("press Enter to start talking, Enter again to stop; Ctrl+C quits", file=sys.stderr)
     else:
         print("listening; speak, and pause to end a turn; Ctrl+C quits", file=sys.stderr)
@@ -179,7 +194,10 @@ def _cmd_listen(args) -> int:
                 print(_meter(chunk.rms, speaking), end="", file=sys.stderr, flush=True)
     finally:
         utterances.put(None)
-        worker.join()
+        stop_keys.set()
+        worker.join(JOIN_TIMEOUT_S)  # the utterance being recognised is finished first
+        if keys_thread is not None:
+            keys_thread.join(JOIN_TIMEOUT_S)
         print(file=sys.stderr)
     if cap.overruns or cap.device_overflows:
         print(
@@ -195,8 +213,16 @@ def _cmd_transcribe(args) -> int:
 
     audio, rate = read_audio(args.file, 16000)
     recognizer = _recognizer(args)
+    total = len(audio) / rate
     t0 = time.perf_counter()
-    words = recognizer.transcribe(audio)
+
+    def progress(done: float) -> None:  # on stderr, so stdout stays the result
+        if total >= PROGRESS_MIN_S:
+            print(f"\rtranscribing: {done:7.1f} / {total:.1f} s", end="", file=sys.stderr, flush=True)
+
+    words = recognizer.transcribe(audio, progress=progress)
+    if total >= PROGRESS_MIN_S:
+        print(file=sys.stderr)
     took = time.perf_counter() - t0
     _say_notice(recognizer)
     if args.json:

@@ -72,6 +72,15 @@ def register(sub) -> None:
                    help="instead: how often the bfloat16 precision modes' greedy tokens agree with "
                    "float32's, on the CPU, over the cases of parity fixture folders (default: the "
                    "two under tests/fixtures)")
+    p.add_argument("--conversation", action="store_true",
+                   help="instead: the demo conversation under CPU thread plans, quiet and next to "
+                   "busy processes (how the thread counts were chosen; docs/benchmarks.md)")
+    p.add_argument("--plans", default="dia2=2,reply=1,asr=2;dia2=1,reply=1,asr=2;dia2=2,reply=2,asr=4",
+                   help="--conversation: thread plans to compare, separated by ';' (see app/threads.py)")
+    p.add_argument("--busy", default="0,1", help="--conversation: numbers of `yes` loops to run beside it")
+    p.add_argument("--repeat", type=int, default=2, help="--conversation: repetitions of everything")
+    p.add_argument("--user-audio", nargs="+", default=[], metavar="FILE",
+                   help="--conversation: the person's turns (audio files)")
     p.add_argument("--input", help="--window: microphone (name or index)")
     p.add_argument("--output", help="--window: speaker (name or index)")
     p.set_defaults(func=run)
@@ -98,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         return _turn(args)
     if args.agreement is not None:
         return _agreement(args)
+    if args.conversation:
+        return _conversation(args)
     from app.tts.shapes import SIZES
 
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
@@ -333,6 +344,40 @@ def _turn(args: argparse.Namespace) -> int:
         f"{n} {b.median_ms[s]} ms" for n, s in zip(STAGE_NAMES, STAGES, strict=True)))
     if args.json:
         Path(args.json).write_text(json.dumps(b.as_dict(), indent=1))
+    return 0
+
+
+def _conversation(args: argparse.Namespace) -> int:
+    import os
+    import platform
+
+    import torch
+
+    from app.bench.threads import as_dict, bench_thread_plans
+    from app.conversation.runner import read_turns
+    from app.errors import UserError
+
+    if not args.user_audio:
+        raise UserError("bench --conversation needs --user-audio FILE... (the person's turns)")
+    read_turns(args.user_audio)  # readable, before anything runs
+    try:
+        busy = [int(b) for b in args.busy.split(",") if b.strip()]
+    except ValueError:
+        raise UserError("--busy takes numbers of loops such as 0,1") from None
+    plans = [p.strip() for p in args.plans.split(";") if p.strip()]
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+          f"{torch.__version__}; load average before: {os.getloadavg()[0]:.2f}", file=sys.stderr)
+
+    def report(r) -> None:
+        print(f"busy {r.busy}  {r.plan:28s} Dia2 {r.ms_per_frame:6.1f} ms/frame (worst reply "
+              f"{r.worst_ms_per_frame:6.1f}) = {r.realtime_factor:5.2f}x real time; recognise "
+              f"{r.recognise_s:.2f} s; first frame {r.first_frame_s:.2f} s; {r.seconds:.0f} s; "
+              f"load before {r.load_before:.1f}",
+              flush=True)
+
+    runs = bench_thread_plans(plans, busy, args.repeat, [Path(f) for f in args.user_audio], report)
+    if args.json:
+        Path(args.json).write_text(json.dumps([as_dict(r) for r in runs], indent=1))
     return 0
 
 

@@ -131,13 +131,18 @@ def run_chat(args: argparse.Namespace) -> int:
     if args.headless:
         return _headless(args, character)
     from app.conversation.live import run_live
-    from app.conversation.recorder import prepare_folder
+    from app.conversation.recorder import discard_unused, prepare_folder
 
+    made = bool(args.out) and not Path(args.out).exists()
     if args.out:
         prepare_folder(args.out, replace=args.force)
-    brain = _checked_brain(character, _options(args))
-    return run_live(args, character, _options(args), _printer(args.json, character.name),
-                    brain=brain)
+    try:
+        brain = _checked_brain(character, _options(args))
+        return run_live(args, character, _options(args), _printer(args.json, character.name),
+                        brain=brain)
+    finally:
+        if made:
+            discard_unused(args.out)  # only if the session never began
 
 
 def _checked_brain(character, opts):
@@ -163,7 +168,7 @@ def _checked_brain(character, opts):
 def _headless(args, character) -> int:
     from app.conversation.events import Error
     from app.conversation.pipeline import PipelineConfig
-    from app.conversation.recorder import prepare_folder
+    from app.conversation.recorder import discard_unused, prepare_folder
     from app.conversation.runner import Session, read_turns, run_headless
     from app.conversation.session import new_session_folder
     from app.conversation.sinks import VirtualSink
@@ -172,9 +177,16 @@ def _headless(args, character) -> int:
         raise UserError("--headless needs --user-audio FILE... (the person's turns)")
     # every check before any model loads: the turns' audio, the folder, the brain
     turns = read_turns(args.user_audio)
-    out = prepare_folder(args.out, replace=args.force) if args.out else new_session_folder(character)
+    out = Path(args.out) if args.out else new_session_folder(character)
+    made = not out.exists()
+    prepare_folder(out, replace=args.force)
     opts = _options(args)
-    brain = _checked_brain(character, opts)
+    try:
+        brain = _checked_brain(character, opts)
+    except BaseException:
+        if made:
+            discard_unused(out)
+        raise
     show = _printer(args.json, character.name)
     errors: list[Error] = []
 
@@ -190,6 +202,8 @@ def _headless(args, character) -> int:
                                replace=args.force)
     except BaseException:
         brain.close()
+        if made:
+            discard_unused(out)
         raise
     try:
         run_headless(session, turns, greeting="" if args.no_greeting else character.greeting)

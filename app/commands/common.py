@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from app.errors import UserError
@@ -76,6 +77,7 @@ def add_generation_args(p: argparse.ArgumentParser) -> None:
 
 
 def generation_options(args: argparse.Namespace, **extra) -> GenerationOptions:
+    """The options the command line asked for (`UserError` for values out of range)."""
     text_t = args.temperature if args.temperature is not None else args.text_temperature
     audio_t = args.temperature if args.temperature is not None else args.audio_temperature
     return GenerationOptions(text_temperature=text_t, audio_temperature=audio_t,
@@ -83,47 +85,122 @@ def generation_options(args: argparse.Namespace, **extra) -> GenerationOptions:
                              cfg_scale=args.cfg, seed=args.seed, **extra)
 
 
-def read_words(path: str | Path) -> tuple[Word, ...]:
-    """Word times from JSON: a list of {"word"|"text", "start", "end"} or [text, start, end]."""
+def read_words(path: str | Path, duration: float | None = None) -> tuple[Word, ...]:
+    """Word times from JSON: a list of {"word"|"text", "start", "end"} or [text, start, end].
+
+    `duration` (seconds of the recording the words belong to) bounds the times."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"word file not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder; give the JSON file of word times") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path} is not valid JSON ({exc})") from None
     if isinstance(raw, dict):
         raw = raw.get("words", raw)
+    shape = '[{"word": "Hello", "start": 0.1, "end": 0.4}, ...]'
+    if not isinstance(raw, list):
+        raise UserError(f"{path}: expected a list of words like {shape}")
     words = []
-    try:
-        for item in raw:
+    for n, item in enumerate(raw, 1):
+        try:
             if isinstance(item, dict):
                 text = item.get("word", item.get("text"))
-                words.append(Word(str(text).strip(), float(item["start"]), float(item["end"])))
+                start, end = item["start"], item["end"]
             else:
                 text, start, end = item
-                words.append(Word(str(text).strip(), float(start), float(end)))
-    except (KeyError, TypeError, ValueError):
-        raise UserError(
-            f"{path}: expected a list of words like "
-            '[{"word": "Hello", "start": 0.1, "end": 0.4}, ...]'
-        ) from None
-    words = [w for w in words if w.text]
+            if not isinstance(text, str) or isinstance(start, bool) or isinstance(end, bool):
+                raise TypeError
+            w = Word(text.strip(), float(start), float(end))
+        except (KeyError, TypeError, ValueError):
+            raise UserError(f"{path}: entry {n} is not a word with times; expected a list like "
+                            f"{shape}") from None
+        if not (math.isfinite(w.start) and math.isfinite(w.end)):
+            raise UserError(f"{path}: word {n} ({w.text!r}) has a time that is not a number")
+        if w.start < 0:
+            raise UserError(f"{path}: word {n} ({w.text!r}) starts before the recording "
+                            f"(start {w.start})")
+        if w.end < w.start:
+            raise UserError(f"{path}: word {n} ({w.text!r}) ends before it starts "
+                            f"(start {w.start}, end {w.end})")
+        if duration is not None and w.end > duration + 0.05:
+            raise UserError(f"{path}: word {n} ({w.text!r}) ends at {w.end} s, after the end of "
+                            f"the {duration:.2f} s recording; are these the words of that file?")
+        if w.text:
+            words.append(w)
     if not words:
         raise UserError(f"{path} holds no words")
-    for w in words:
-        if w.end < w.start or w.start < 0:
-            raise UserError(f"{path}: word {w.text!r} has start {w.start} after end {w.end}")
     return tuple(words)
 
 
+SCRIPT_SUFFIXES = (".txt", ".md", ".text")  # a script argument ending so names a file
+
+
 def read_script(text: str) -> str:
-    """The script: literal text, a path to a text file, or '-' for standard input."""
+    """The script: literal text, a path to a text file, or '-' for standard input.
+
+    An argument that looks like a file name (one word ending in .txt/.md/.text, or a path with a
+    folder and no speaker tag) must be a readable UTF-8 file, so a mistyped name is an error
+    rather than words to speak. An empty script is an error."""
     import sys
 
     if text == "-":
-        return sys.stdin.read()
-    path = Path(text)
-    if len(text) < 4096 and path.suffix in (".txt", ".md") and path.is_file():
-        return path.read_text(encoding="utf-8")
-    return text
+        script = sys.stdin.read()
+    elif _names_a_file(text):
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise UserError(f"script file not found: {path} (to speak text, put it in quotes and "
+                            "start it with [S1])")
+        try:
+            script = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save "
+                            "it as UTF-8") from None
+        except OSError as exc:
+            raise UserError(f"cannot read {path} ({exc.strerror or exc})") from None
+    else:
+        script = text
+    if not script.strip():
+        raise UserError("the script is empty; give text such as \"[S1] Hello there!\"")
+    return script
+
+
+def _names_a_file(text: str) -> bool:
+    if len(text) > 4096 or "\n" in text or "[S" in text:
+        return False
+    p = Path(text)
+    if p.is_file():
+        return True
+    one_word = not any(c.isspace() for c in text.strip())
+    return one_word and (p.suffix.lower() in SCRIPT_SUFFIXES or len(p.parts) > 1)
+
+
+def check_output_file(path: str | Path) -> Path:
+    """Check, before any work, that an audio file can be written at `path`: a known audio type,
+    not a folder, in a folder that exists (or can be made) and can be written."""
+    import os
+    import tempfile
+
+    import soundfile as sf
+
+    target = Path(path).expanduser()
+    if target.is_dir() or str(path).endswith(("/", os.sep)):
+        raise UserError(f"{path} is a folder; give a file name such as {Path(path) / 'out.wav'}")
+    fmt = target.suffix.lstrip(".").upper()
+    if fmt not in sf.available_formats():
+        raise UserError(f"{target}: unknown audio file type {target.suffix or '(none)'!r}; "
+                        "use .wav or .flac")
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UserError(f"cannot write {target}: {folder} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write {target} ({exc.strerror or exc}); choose another -o "
+                        "path") from None
+    return target

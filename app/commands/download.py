@@ -34,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
     from app.models import hub
 
     if args.list:
-        for m in hub.cached_models():
+        models = hub.cached_models()
+        if not models:
+            print(f"no models in the cache ({hub.cache_root()}); `main.py download` fetches the "
+                  "whole setup", file=sys.stderr)
+        for m in models:
             state = "complete" if m.complete else "partial"
             print(f"{m.repo_id:40s} {m.size_bytes / 2**30:7.2f} GiB  {state}  {m.path}")
         return 0

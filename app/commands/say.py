@@ -12,6 +12,7 @@ import numpy as np
 from app.commands.common import (
     add_generation_args,
     add_model_args,
+    check_output_file,
     generation_options,
     print_device_notes,
     print_recognition_notice,
@@ -46,18 +47,26 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _voice_prefix(args, engine):
+def _read_voice(args):
+    """(voice audio, its words or None) from --voice / --voice-words, checked before any model
+    loads; (None, None) without --voice."""
     from app.codec.voice import prepare_voice
-    from app.tts.prefix import PrefixTurn
 
     if not args.voice:
         if args.voice_words:
             raise UserError("--voice-words needs --voice (the recording the words belong to)")
-        return []
+        return None, None
     audio = prepare_voice(args.voice)
-    if args.voice_words:
-        words = read_words(args.voice_words)
-    else:
+    words = read_words(args.voice_words, duration=len(audio) / 24000) if args.voice_words else None
+    return audio, words
+
+
+def _voice_prefix(args, engine, audio, words):
+    from app.tts.prefix import PrefixTurn
+
+    if audio is None:
+        return []
+    if words is None:
         words = _transcribe(args, audio)
     return [PrefixTurn(1, words, codes=engine.codec.encode(audio))]
 
@@ -93,12 +102,19 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("say needs -o FILE.wav, --play, or both")
     from app.models.tts_loader import load_tts
 
+    # every check before any model loads or audio is made
+    if args.out:
+        check_output_file(args.out)
     script = read_script(args.script)
     options = generation_options(args, max_frames=args.max_frames)
+    voice, voice_words = _read_voice(args)
+    from app.threads import plan_threads, use_torch_threads
+
+    use_torch_threads(plan_threads().dia2)
     t0 = time.perf_counter()
     engine = load_tts(tts_choice(args))
     print_device_notes(args, engine)
-    prefix = _voice_prefix(args, engine)
+    prefix = _voice_prefix(args, engine, voice, voice_words)
     engine.check_fits(engine.parse(script), options, engine.plan_prefix(prefix))
     t_loaded = time.perf_counter()
     playback = None

@@ -65,7 +65,13 @@ def export_session(folder: str | Path, to: str | Path | None = None) -> dict:
         path = dst / f"{t}.wav"
         if path.is_file():
             repair_header(path)
-            x, rate = sf.read(str(path), dtype="float32")
+            try:
+                x, rate = sf.read(str(path), dtype="float32")
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise UserError(
+                    f"{path} is damaged: it is not a WAV file that can be read ({exc}). Restore "
+                    "it from a backup, or move it out of the folder and export again (a missing "
+                    "track is taken as silence)") from None
         else:
             x = np.zeros(0, dtype=np.float32)
         tracks[t] = x

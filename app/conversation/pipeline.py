@@ -224,6 +224,9 @@ class TurnPipeline:
             self.emit(StateChanged(state, previous))
 
     def _work(self) -> None:
+        from app.threads import plan_threads, use_torch_threads
+
+        use_torch_threads(plan_threads().dia2)  # Dia2 and Mimi run on this thread
         while True:
             job = self._jobs.get()
             if job is None:

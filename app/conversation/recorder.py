@@ -245,6 +245,14 @@ def prepare_folder(folder: str | Path, *, replace: bool = False) -> Path:
     return folder
 
 
+def discard_unused(folder: str | Path) -> None:
+    """Remove `folder` if it is empty (made by `prepare_folder` for a session that never began)."""
+    try:
+        Path(folder).rmdir()
+    except OSError:  # not empty, or already gone: leave it
+        pass
+
+
 def speaker_names(data: dict) -> dict[str, str]:
     return {"character": data.get("character", {}).get("name", "Character") if isinstance(
         data.get("character"), dict) else str(data.get("character", "Character")),

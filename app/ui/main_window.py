@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.worker.sessionStopped.connect(self._stopped)
         self.exportDone.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.folder: str | None = None
+        self._export = None  # the export thread, joined at close
         self.characters: dict[str, Path] = {}
         self._talking = False
         self._demo_noted = False
@@ -510,7 +511,11 @@ class MainWindow(QMainWindow):
             except UserError as exc:
                 self.exportDone.emit(f"Export failed: {exc}")
 
-        threading.Thread(target=work, name="export", daemon=True).start()
+        if self._export is not None and self._export.is_alive():
+            self.statusBar().showMessage("An export is still running; try again when it is done.", 8000)
+            return
+        self._export = threading.Thread(target=work, name="export", daemon=True)
+        self._export.start()
 
     def _about(self) -> None:
         from app.ui.about import show_about
@@ -553,6 +558,8 @@ class MainWindow(QMainWindow):
         self._thread.quit()
         if not self._thread.wait(20000):
             QMessageBox.warning(self, "Closing", "The conversation did not stop in time.")
+        if self._export is not None:
+            self._export.join(60)  # an export under way finishes its files
         super().closeEvent(event)
 
 
