@@ -53,8 +53,8 @@ def files(tmp_path, speech_files):
     return f
 
 
-def words_file(tmp_path: Path, words) -> str:
-    path = tmp_path / "words.json"
+def words_file(work: Path, words) -> str:
+    path = work.parent / "words.json"  # beside the work folder, which must stay empty
     path.write_text(json.dumps(words))
     return str(path)
 

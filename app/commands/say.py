@@ -142,6 +142,15 @@ def run(args: argparse.Namespace) -> int:
         if playback is not None:
             playback.end()
             playback.wait()
+    except BaseException:  # Ctrl+C, SIGTERM: keep the audio made so far
+        stream.cancel()
+        if args.out and pcm:
+            from app.audio.files import write_audio
+
+            write_audio(args.out, np.concatenate(pcm), 24000, subtype="PCM_16")
+            print(f"stopped: the {len(pcm) * len(pcm[0]) / 24000:.2f} s made so far are in "
+                  f"{args.out}", file=sys.stderr)
+        raise
     finally:
         if playback is not None:
             playback.stop()

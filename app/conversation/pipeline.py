@@ -123,6 +123,7 @@ class TurnPipeline:
         self.interrupted_at: float | None = None  # sink position when interrupted
         self._thread: threading.Thread | None = None
         self._stragglers: list[ReplyText] = []  # replies whose brain thread outlived REPLY_JOIN_S
+        self._stopping = threading.Event()  # set by stop(): no new reply starts, queued turns are dropped
         self.spoken: SpokenReply | None = None  # the last reply, for inspection
 
     # -- control (any thread) -------------------------------------------------------------
@@ -162,7 +163,9 @@ class TurnPipeline:
     def interrupt(self) -> bool:
         """Barge-in: stop playback now, cancel the reply. True if a reply was cut."""
         with self._state_lock:
-            if self._state not in (State.THINKING, State.SPEAKING) or self._cancel is None:
+            if self._cancel is None:
+                return False
+            if self._state not in (State.THINKING, State.SPEAKING) and not self._stopping.is_set():
                 return False
             self._cancel.set()
             self.interrupted_at = self.sink.position()
@@ -191,9 +194,11 @@ class TurnPipeline:
                 self._idle.wait(wait)
         return True
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Cancel what runs, join the worker and the replies' brain threads (each within
-        `timeout` s). Returns True when every thread has ended."""
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Cancel what runs (a turn being recognised gets no reply; queued turns are dropped),
+        join the worker and the replies' brain threads (each within `timeout` s). Returns True
+        when every thread has ended."""
+        self._stopping.set()
         self.interrupt()
         self._jobs.put(None)
         ended = True
@@ -232,6 +237,8 @@ class TurnPipeline:
             if job is None:
                 return
             try:
+                if self._stopping.is_set():
+                    continue  # stopping: a queued turn is dropped (finally still counts it done)
                 if job.kind == "person":
                     self._person_turn(job)
                 else:
@@ -277,6 +284,8 @@ class TurnPipeline:
         if not words:
             self.emit(Error("no words were recognised in that turn; say it again", "recognition"))
             return
+        if self._stopping.is_set():
+            return  # the session is ending: no reply
         history = self.conversation.messages(self.config.system_prompt or self.character.system_prompt())
         self._reply(lambda cancel: self.brain.reply(history, cancel=cancel), job.speech_end,
                     t2, t1 - t0, t2 - t1)
@@ -291,6 +300,8 @@ class TurnPipeline:
         cancel = threading.Event()
         index = self.conversation.next_index()
         with self._state_lock:
+            if self._stopping.is_set():
+                return
             self._cancel = cancel
             self.interrupted_at = None
         self._set_state(State.THINKING)
