@@ -9,7 +9,7 @@ process a demo frame was once measured at 3.3 s instead of 20 ms). `ThreadPlan` 
 its own count, measured on the demo conversation (docs/benchmarks.md, `bench --conversation`):
 
 - Dia2 must never be starved, so it gets every core the process may use (at most 8): on the
-  2-core development machine, busy with other work, two threads kept it 1.5-2x faster than one
+  2-core development machine, busy with other work, two threads kept it 1.6-5x faster than one
   (a process's share of a contended CPU grows with its runnable threads);
 - the reply model runs at the same time as Dia2 (it writes the words Dia2 is speaking) and only
   has to stay ahead of speech: one thread (two from eight cores), so it takes at most one core

@@ -201,3 +201,12 @@ def test_sigterm_in_headless_chat_finishes_the_recording(tmp_path, files, demo_r
     assert "duration" in data  # written when the recording is finished
     x, rate = sf.read(str(out_dir / "mix.wav"))
     assert rate == 24000 and len(x) / rate == pytest.approx(data["duration"], abs=1e-3)
+
+
+def test_devices_without_any_says_where_to_look(tmp_path):
+    cards = Path("/proc/asound/cards")
+    if cards.is_file() and "no soundcards" not in cards.read_text():
+        pytest.skip("this machine has sound hardware: PortAudio lists it without PulseAudio")
+    out = run("devices", env_extra={"PULSE_SERVER": f"unix:{tmp_path / 'no-server'}"})
+    assert out.returncode == 2 and "no sound devices found" in out.stderr
+    assert "PulseAudio or PipeWire" in out.stderr and "--headless" in out.stderr

@@ -29,6 +29,17 @@ def test_transcribe_json(demo_cache, speech_paths, capsys):
     assert all(0 <= w["start"] <= w["end"] <= duration + 0.02 for w in out["words"])
 
 
+def test_transcribe_of_a_long_file_shows_progress(demo_cache, tmp_path, speech_paths, capsys):
+    audio, rate = read_audio(speech_paths[0], 16000)
+    long = np.tile(audio, int(np.ceil(35 * rate / len(audio))))  # over the 30 s threshold
+    path = write_audio(tmp_path / "long.wav", long, rate)
+    assert main(["transcribe", str(path), "--demo", "--json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # stdout stays the result alone
+    shown = [float(p.split("/")[0]) for p in captured.err.split("transcribing:")[1:]]
+    assert shown and shown == sorted(shown) and shown[-1] <= len(long) / rate + 0.5
+
+
 def test_transcribe_user_errors(demo_cache, tmp_path, speech_paths, capsys):
     assert main(["transcribe", str(tmp_path / "nope.wav"), "--demo"]) == 2
     assert "no such file" in capsys.readouterr().err
