@@ -207,9 +207,10 @@ def _headless(args, character) -> int:
         raise
     try:
         run_headless(session, turns, greeting="" if args.no_greeting else character.greeting)
-    except KeyboardInterrupt:
+    except BaseException as exc:
         session.close()
-        print(f"interrupted; what was said so far is recorded in {out}", file=sys.stderr)
+        if not isinstance(exc, Exception):  # Ctrl+C or SIGTERM (app.cli.Terminated)
+            print(f"stopped; what was said so far is recorded in {out}", file=sys.stderr)
         raise
     finally:
         session.close()
