@@ -54,7 +54,6 @@ class DoctorOptions:
     llm: str = "Qwen/Qwen2.5-1.5B-Instruct"  # the local reply model; "": replies from a server
     audio: bool = True  # open every sound device briefly
     cache_dir: Path | None = None  # Hugging Face cache; None: the standard one (HF_HUB_CACHE)
-    llm: str | None = None  # local reply model (repo or folder); None: the default character's; "": none
 
 
 def run_checks(options: DoctorOptions) -> list[Check]:

@@ -1,9 +1,10 @@
-"""Headless chat with a local reply model, run again and again as a real process: every run exits
-0, and none aborts at exit ("terminate called without an active exception", exit 134, which a
-reply model's generation thread still running at interpreter exit caused).
+"""Headless chat with the local reply model (`--demo`: SmolLM2-135M-Instruct from its packaged
+GGUF file), run again and again as a real process: every run exits 0, and none aborts at exit
+("terminate called without an active exception", exit 134, which a reply model's generation
+thread still running at interpreter exit caused).
 
-The reply model writes up to 120 tokens while each reply is capped at two frames, so the model
-is still writing when the session ends: the case that aborted. The suite runs it twice;
+Each reply is capped at two frames, so the reply model is usually still writing when the reply
+ends and the session closes: the case that aborted. The suite runs it twice;
 `DIA2CHAT_EXIT_RUNS=20 uv run pytest tests/conversation/test_exit_clean.py` runs it 20 times in a
 row (one test each).
 """
@@ -24,18 +25,12 @@ RUNS = int(os.environ.get("DIA2CHAT_EXIT_RUNS", "2"))
 
 
 @pytest.mark.parametrize("run", range(RUNS))
-def test_headless_run_with_a_local_reply_model_exits_cleanly(run, tmp_path, demo_root, demo_dia2,
-                                                             speech_files):
-    from app.brains.demo_llm import build_demo_llm
-
-    llm = demo_root / "demo-llm-v1"
-    if not (llm / "config.json").is_file():
-        build_demo_llm(llm)
+def test_headless_run_with_the_local_reply_model_exits_cleanly(run, tmp_path, demo_root, demo_dia2,
+                                                               speech_files):
     env = dict(os.environ, DIA2CHAT_DEMO_DIR=str(demo_root), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     out = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "chat", "--demo", "--headless", "--no-greeting",
-         "--brain", "transformers", "--llm-model", str(llm), "--max-frames", "2",
-         "--user-audio", *map(str, speech_files), "--out", str(tmp_path / "s")],
+         "--max-frames", "2", "--user-audio", *map(str, speech_files), "--out", str(tmp_path / "s")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=540)
     assert "terminate called" not in out.stderr, out.stderr[-600:]
     assert out.returncode == 0, out.stderr[-600:]
