@@ -191,7 +191,7 @@ def _headless(args, character) -> int:
     errors: list[Error] = []
 
     def on_event(event) -> None:
-        if isinstance(event, Error):
+        if isinstance(event, Error) and event.where != "device":  # "device": start notes only
             errors.append(event)
         show(event)
 
