@@ -184,23 +184,18 @@ def time_sizes(tokenizer, frames: int, prefixes: tuple[float, ...]) -> list[dict
 def check_recognition(model: str | None) -> dict[str, Any]:
     """Part 4: faster-whisper on CUDA: load, transcribe 5 s of a synthetic vowel-like signal.
 
-    `model`: a Whisper folder or name; None: the locally built demo Whisper (no download: it shows
-    that the CUDA libraries load and run, not accuracy)."""
-    from dataclasses import replace
-
+    `model`: a Whisper folder or name; None: the packaged Whisper base where it is installed, else
+    the locally built random demo Whisper (no download either way; the demo one shows that the CUDA
+    libraries load and run, not accuracy)."""
     import numpy as np
 
     from app.asr.recognizer import AsrConfig, Recognizer
 
     t0 = time.perf_counter()
     if model is None:
-        from app.asr.demo import demo_asr_config
-        from app.models.demo_dia2 import demo_cache_root
-
-        config = replace(demo_asr_config(demo_cache_root() / "whisper"), device="cuda",
-                         compute_type="float16")
-    else:
-        config = AsrConfig(model=model, device="cuda")
+        model = str(_local_whisper())
+    config = AsrConfig(model=model, device="cuda", compute_type="float16", temperatures=(0.0,),
+                       max_new_tokens=48, allow_download=False)
     rec = Recognizer(config)
     sr = 16000  # the recogniser's input rate
     t = np.arange(5 * sr) / sr
@@ -216,6 +211,20 @@ def check_recognition(model: str | None) -> dict[str, Any]:
     return {"model": rec.model_name, "device": rec.device,
             "load_and_first_ms": round((t1 - t0) * 1000),
             "transcribe_5s_ms": round(statistics.median(times), 1), "words": len(words)}
+
+
+def _local_whisper():
+    """A Whisper folder that needs no download: the packaged base model, else the demo one."""
+    from app.errors import UserError
+
+    try:
+        from app.models.packaged import packaged_whisper
+
+        return packaged_whisper()
+    except UserError:  # the packages are not installed (a bare GPU machine)
+        from app.asr.demo import build_demo_whisper
+
+        return build_demo_whisper()
 
 
 def run_gpu_check(*, frames: int = 200, graph_frames: int = 100, bench_frames: int = 100,

@@ -12,7 +12,13 @@ import sys
 import pytest
 import torch
 
-from app.bench.gpu_check import agreement, check_graphs, check_precisions, engines_sharing_weights
+from app.bench.gpu_check import (
+    agreement,
+    check_graphs,
+    check_precisions,
+    check_recognition,
+    engines_sharing_weights,
+)
 from app.models.demo_dia2 import demo_config
 from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16
 from tests.conftest import ROOT
@@ -72,3 +78,11 @@ def test_gpu_check_without_a_gpu_says_so():
     assert out.returncode == 2
     assert "needs an NVIDIA GPU" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (ROOT / "x.json").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_recognition_part_reports_the_fallback_device():
+    """Without a GPU the CUDA load fails for real; the recogniser falls back to the CPU, and the
+    part reports where it ended up rather than failing."""
+    got = check_recognition(None)
+    assert got["device"] == "cpu" and got["transcribe_5s_ms"] > 0
