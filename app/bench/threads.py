@@ -56,7 +56,6 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 def run_conversation(plan: str, busy: int, repeat: int, engine, files: list[Path]) -> ConversationRun:
     """One demo conversation (greeting + a turn per file) with `plan` and `busy` loops."""
-    from app.asr.demo import demo_asr_config
     from app.asr.recognizer import Recognizer
     from app.brains.demo_llm import build_demo_llm, demo_brain_config
     from app.brains.local_llm import TransformersBrain, TransformersConfig
@@ -65,6 +64,7 @@ def run_conversation(plan: str, busy: int, repeat: int, engine, files: list[Path
     from app.conversation.runner import Session, read_turns, run_headless
     from app.conversation.sinks import VirtualSink
     from app.models.demo_dia2 import demo_cache_root
+    from app.models.packaged import packaged_asr_config
 
     os.environ[ENV] = plan
     root = demo_cache_root()
@@ -74,7 +74,7 @@ def run_conversation(plan: str, busy: int, repeat: int, engine, files: list[Path
     # the real default's reply length, so the reply model writes while Dia2 speaks
     brain = TransformersBrain(replace(demo_brain_config(folder),
                                       max_new_tokens=TransformersConfig().max_new_tokens))
-    recognizer = Recognizer(demo_asr_config(root / "whisper"))  # loaded with this plan's threads
+    recognizer = Recognizer(packaged_asr_config())  # the demo's recogniser, with this plan's threads
     recognizer.load()
     turns = read_turns(files)
     timings: list[TurnTimings] = []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from app.asr.demo import demo_asr_config
 from app.asr.recognizer import Recognizer
 from app.brains import ScriptBrain
 from app.conversation.character import Character, Dia2Settings
@@ -14,13 +13,14 @@ from app.conversation.events import Error, PersonWords
 from app.conversation.pipeline import PipelineConfig
 from app.conversation.runner import Session, run_headless
 from app.conversation.sinks import VirtualSink
+from app.models.packaged import packaged_asr_config
 
 CHARACTER = Character(name="Ava", persona="Be brief.", greeting="", dia2=Dia2Settings(seed=3))
 MOVED = "cannot run on the GPU"
 
 
 def _gpu_recognizer(demo_root) -> Recognizer:
-    return Recognizer(dataclasses.replace(demo_asr_config(demo_root / "whisper"), device="cuda"))
+    return Recognizer(dataclasses.replace(packaged_asr_config(), device="cuda"))
 
 
 def _run(demo_models, recognizer, tmp_path, speech_files):
