@@ -1,11 +1,10 @@
 """Thread plans measured on the demo conversation: does Dia2 keep real time beside the other
 components, on a quiet machine and next to busy processes?
 
-Each run is the whole demo conversation in this process, headless: the greeting, then the
-person's turns from audio files, each recognised by the demo Whisper (CTranslate2), answered by
-the demo reply model (torch, on its own thread, writing as many tokens as the real default
-allows) and spoken by the demo Dia2 + Mimi (torch, on the conversation's worker) while that
-model is still writing. A thread plan (`app.threads`) is set through DIA2CHAT_THREADS for the
+Each run is the whole demo conversation (`--demo`'s models) in this process, headless: the
+greeting, then the person's turns from audio files, each recognised by Whisper base
+(CTranslate2), answered by SmolLM2-135M-Instruct (torch, on its own thread) and spoken by the
+demo Dia2 + Mimi (torch, on the conversation's worker) while that model is still writing. A thread plan (`app.threads`) is set through DIA2CHAT_THREADS for the
 run; `busy` plain `yes > /dev/null` loops compete for the cores meanwhile (started and ended
 here). Figures per run: Dia2's mean and worst-reply ms per frame (80 ms is real time), the
 recognition time, and the delay from the end of the person's speech to the first frame.
@@ -57,24 +56,17 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 def run_conversation(plan: str, busy: int, repeat: int, engine, files: list[Path]) -> ConversationRun:
     """One demo conversation (greeting + a turn per file) with `plan` and `busy` loops."""
     from app.asr.recognizer import Recognizer
-    from app.brains.demo_llm import build_demo_llm, demo_brain_config
-    from app.brains.local_llm import TransformersBrain, TransformersConfig
+    from app.brains.local_llm import TransformersBrain
     from app.conversation.character import Character
     from app.conversation.events import TurnTimings
     from app.conversation.runner import Session, read_turns, run_headless
     from app.conversation.sinks import VirtualSink
-    from app.models.demo_dia2 import demo_cache_root
-    from app.models.packaged import packaged_asr_config
+    from app.models.packaged import packaged_asr_config, packaged_reply_config
 
     os.environ[ENV] = plan
-    root = demo_cache_root()
-    folder = root / "demo-llm-v1"
-    if not (folder / "config.json").is_file():
-        build_demo_llm(folder)
-    # the real default's reply length, so the reply model writes while Dia2 speaks
-    brain = TransformersBrain(replace(demo_brain_config(folder),
-                                      max_new_tokens=TransformersConfig().max_new_tokens))
-    recognizer = Recognizer(packaged_asr_config())  # the demo's recogniser, with this plan's threads
+    brain = TransformersBrain(packaged_reply_config())  # --demo's reply model (SmolLM2)
+    # --demo's recogniser (Whisper base), loaded with this plan's threads
+    recognizer = Recognizer(replace(packaged_asr_config(), cpu_threads=0))
     recognizer.load()
     turns = read_turns(files)
     timings: list[TurnTimings] = []
