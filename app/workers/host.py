@@ -1,8 +1,14 @@
-"""A QObject that owns one worker object on a QThread of its own (the dialogs' helpers)."""
+"""A QObject that owns one worker object on a QThread of its own (the dialogs' helpers).
+
+Qt aborts the process when a QThread object is destroyed while its thread runs. A host therefore
+ends its thread however it goes away: `close()` by its owner, the destruction of its parent (Qt
+emits the parent's `destroyed` before deleting its children, the host and its QThread among them),
+or the application quitting.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread
+from PySide6.QtCore import QCoreApplication, QObject, QThread
 
 
 class WorkerHost(QObject):
@@ -19,6 +25,11 @@ class WorkerHost(QObject):
         self._worker.moveToThread(self._thread)
         self._close_wait_ms = int(1000 * close_wait_s)
         self._closed = False
+        if parent is not None:
+            parent.destroyed.connect(self.close)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.close)
         self._thread.start()
 
     def close(self) -> None:
