@@ -303,8 +303,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Recording to {folder}", 5000)
         if self.demo and not self._demo_noted:
             self._demo_noted = True
-            self.banner.show_message(DEMO_NOTE)
-            QTimer.singleShot(DEMO_NOTE_MS, self._hide_demo_note)
+            if self.banner.isVisible():  # a note that matters more (the GPU, an error) is up
+                self.statusBar().showMessage(DEMO_NOTE, DEMO_NOTE_MS)
+            else:
+                self.banner.show_message(DEMO_NOTE)
+                QTimer.singleShot(DEMO_NOTE_MS, self._hide_demo_note)
 
     def _hide_demo_note(self) -> None:
         if self.banner.text == DEMO_NOTE:
