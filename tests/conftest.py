@@ -40,7 +40,7 @@ def demo_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_dia2(demo_root) -> Path:
-    from app.models.demo_dia2 import ensure_demo_dia2
+    from app.assets.demo_dia2 import ensure_demo_dia2
 
     return ensure_demo_dia2(demo_root)
 
@@ -50,8 +50,8 @@ def demo_models(demo_root):
     """(Dia2 engine with the demo Mimi attached, the demo's recogniser), on the CPU: the models
     of `--demo`, i.e. random-weight Dia2 and Mimi and the real Whisper base from its packages."""
     from app.asr.recognizer import Recognizer
-    from app.models.packaged import packaged_asr_config
-    from app.models.tts_loader import TtsChoice, load_tts
+    from app.assets.packaged import packaged_asr_config
+    from app.assets.tts_loader import TtsChoice, load_tts
 
     engine = load_tts(TtsChoice(demo=True, device="cpu"))
     recognizer = Recognizer(packaged_asr_config(demo_root))

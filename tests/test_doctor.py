@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from app.models import hub, sizes
-from app.models.demo_mimi import save_demo_mimi
+from app.assets import hub, sizes
+from app.assets.demo_mimi import save_demo_mimi
+from tests.assets.hf_server import HubServer
 from tests.audio.pulse import PORTAUDIO_DEVICE, pulse_server  # noqa: F401  (fixture)
-from tests.models.hf_server import HubServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DIA2 = "nari-labs/Dia2-1B"  # what the model choice "auto" picks without a GPU

@@ -13,7 +13,7 @@ Public API:
   or a size name / Hub id taken from the local cache (offline) or downloaded with a progress bar.
 - `build_demo_whisper(cache_dir=None) -> Path` (app.asr.demo): a tiny random-weight CTranslate2
   Whisper built locally in about a second (tests of the mechanics). `--demo` recognises with the
-  real Whisper base from its packages (`app.models.packaged.packaged_asr_config`).
+  real Whisper base from its packages (`app.assets.packaged.packaged_asr_config`).
 """
 
 from app.asr.endpoint import PushToTalk, TurnDetector, Utterance

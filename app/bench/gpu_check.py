@@ -162,8 +162,8 @@ def time_sizes(tokenizer, frames: int, prefixes: tuple[float, ...]) -> list[dict
     """Part 3: bench figures of each published shape in each mode, with a full-size random Mimi."""
     from moshi.models import loaders
 
+    from app.assets.demo_mimi import build_demo_mimi
     from app.bench.tts import as_dict, bench_engine, full_size_config, random_engine
-    from app.models.demo_mimi import build_demo_mimi
 
     dev = torch.device("cuda")
     codec = build_demo_mimi(device=dev, config=loaders._mimi_config)
@@ -218,7 +218,7 @@ def _local_whisper():
     from app.errors import UserError
 
     try:
-        from app.models.packaged import packaged_whisper
+        from app.assets.packaged import packaged_whisper
 
         return packaged_whisper()
     except UserError:  # the packages are not installed (a bare GPU machine)
@@ -232,8 +232,8 @@ def run_gpu_check(*, frames: int = 200, graph_frames: int = 100, bench_frames: i
                   asr_model: str | None = None,
                   on_part: Callable[[str, dict], None] | None = None) -> dict[str, Any]:
     """Run every part; returns the report (see the module docstring). Needs CUDA."""
+    from app.assets.tts_loader import TtsChoice, load_tts
     from app.bench.tts import SCRIPT, full_size_config
-    from app.models.tts_loader import TtsChoice, load_tts
 
     report: dict[str, Any] = {"environment": environment()}
     demo = load_tts(TtsChoice(demo=True, device="cpu"))  # only its tokenizer is used

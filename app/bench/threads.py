@@ -56,12 +56,12 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 def run_conversation(plan: str, busy: int, repeat: int, engine, files: list[Path]) -> ConversationRun:
     """One demo conversation (greeting + a turn per file) with `plan` and `busy` loops."""
     from app.asr.recognizer import Recognizer
+    from app.assets.packaged import packaged_asr_config, packaged_reply_config
     from app.brains.local_llm import TransformersBrain
     from app.conversation.character import Character
     from app.conversation.events import TurnTimings
     from app.conversation.runner import Session, read_turns, run_headless
     from app.conversation.sinks import VirtualSink
-    from app.models.packaged import packaged_asr_config, packaged_reply_config
 
     os.environ[ENV] = plan
     brain = TransformersBrain(packaged_reply_config())  # --demo's reply model (SmolLM2)
@@ -105,7 +105,7 @@ def bench_thread_plans(plans: list[str], busy_levels: list[int], repeats: int,
     """Every plan at every load, `repeats` times, interleaved (plan after plan within one
     repetition, in a rotated order each time) so that a change in the machine's other load
     spreads over all plans. One conversation first, not counted, warms the process up."""
-    from app.models.tts_loader import TtsChoice, load_tts
+    from app.assets.tts_loader import TtsChoice, load_tts
 
     for p in plans:  # malformed plans fail before anything runs
         apply_override(plan_threads(override=""), p)

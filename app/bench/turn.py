@@ -47,14 +47,14 @@ def bench_turn(files: list[Path], repeats: int = 1, max_frames: int = 150) -> Tu
     import torch
 
     from app.asr.recognizer import Recognizer
+    from app.assets.packaged import packaged_asr_config, packaged_reply_config
+    from app.assets.tts_loader import TtsChoice, load_tts
     from app.brains import make_brain
     from app.conversation.character import find_character
     from app.conversation.events import TurnTimings
     from app.conversation.pipeline import PipelineConfig
     from app.conversation.runner import Session, run_headless
     from app.conversation.sinks import VirtualSink
-    from app.models.packaged import packaged_asr_config, packaged_reply_config
-    from app.models.tts_loader import TtsChoice, load_tts
 
     engine = load_tts(TtsChoice(demo=True, device="cpu"))
     asr = packaged_asr_config()

@@ -80,7 +80,7 @@ def _generic_tokenizer_class(config: Path) -> None:
 
 
 def default_root() -> Path:
-    from app.models.packaged import cache_root
+    from app.assets.packaged import cache_root
 
     return cache_root() / "gguf"
 

@@ -51,7 +51,7 @@ def _add_asr_options(p: argparse.ArgumentParser) -> None:
 
 def _recognizer(args):
     from app.asr.recognizer import AsrConfig, Recognizer
-    from app.models.packaged import packaged_asr_config
+    from app.assets.packaged import packaged_asr_config
 
     if args.demo:
         return Recognizer(packaged_asr_config())

@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         return _echo(args)
     import torch
 
+    from app.assets.tts_loader import TtsChoice, load_tts
     from app.bench.tts import as_dict, bench_engine, full_size_config, random_engine
-    from app.models.tts_loader import TtsChoice, load_tts
     from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16
 
     if args.threads:
@@ -183,16 +183,16 @@ def _gpu_check(args: argparse.Namespace) -> int:
 def _dialogue(args: argparse.Namespace) -> int:
     import torch
 
+    from app.assets.tts_loader import TtsChoice, load_tts
     from app.bench.dialogue import as_dict, bench_dialogue
     from app.bench.tts import full_size_config, random_engine
-    from app.models.tts_loader import TtsChoice, load_tts
     from app.tts.precision import REFERENCE_BF16
 
     demo = load_tts(TtsChoice(demo=True, device="cpu"))
     runs = [("demo (tiny random Dia2 + Mimi), CPU float32", demo)]
     if torch.cuda.is_available():
+        from app.assets.tts_loader import ensure_demo_mimi
         from app.codec.mimi import MimiCodec
-        from app.models.tts_loader import ensure_demo_mimi
 
         for size in [s for s in args.sizes.split(",") if s]:
             eng = random_engine(full_size_config(size), torch.device("cuda"), REFERENCE_BF16,
@@ -305,7 +305,7 @@ def _echo(args: argparse.Namespace) -> int:
             from None
     asr = args.asr_model
     if asr is None:
-        from app.models.packaged import packaged_whisper
+        from app.assets.packaged import packaged_whisper
 
         asr = str(packaged_whisper())  # Whisper base, assembled once from its packages
     cfg = replace(EchoBenchConfig(), seconds=args.seconds, trials=args.trials, ratios_db=ratios,

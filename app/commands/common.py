@@ -7,8 +7,8 @@ import json
 import math
 from pathlib import Path
 
+from app.assets.tts_loader import DEFAULT_MODEL, TtsChoice
 from app.errors import UserError
-from app.models.tts_loader import DEFAULT_MODEL, TtsChoice
 from app.tts.options import GenerationOptions
 from app.tts.prefix import Word
 
@@ -43,8 +43,8 @@ def print_device_notes(args: argparse.Namespace, engine) -> None:
     torch cannot use; the CPU's speed), as the window's banner does."""
     import sys
 
+    from app.assets.setup import choose_dia2
     from app.diagnostics.notes import start_notes
-    from app.models.setup import choose_dia2
 
     model = "" if args.demo else choose_dia2(args.model, "cpu").model
     params = sum(p.numel() for p in engine.model.parameters())

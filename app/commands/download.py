@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.models.tts_loader import DEFAULT_MODEL
+from app.assets.tts_loader import DEFAULT_MODEL
 
 
 def register(sub) -> None:
@@ -31,7 +31,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.models import hub
+    from app.assets import hub
 
     if args.list:
         models = hub.cached_models()
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model:
         repos = [*args.model, hub.MIMI_REPO]
     else:
-        from app.models.setup import setup_repos
+        from app.assets.setup import setup_repos
 
         dia2 = list(hub.DIA2_REPOS) if args.all else [DEFAULT_MODEL]
         repos = setup_repos(dia2, asr=args.asr, llm="" if args.no_llm else None)

@@ -78,7 +78,7 @@ def _transcribe(args, audio: np.ndarray):
     from app.tts.prefix import Word
 
     if args.demo:
-        from app.models.packaged import packaged_asr_config
+        from app.assets.packaged import packaged_asr_config
 
         config = packaged_asr_config()
     else:
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
                         "or --script FILE for a long one")
     if not args.out and not args.play:
         raise UserError("say needs -o FILE.wav, --play, or both")
-    from app.models.tts_loader import load_tts
+    from app.assets.tts_loader import load_tts
 
     # every check before any model loads or audio is made
     if args.out:

@@ -136,8 +136,8 @@ def run_dialogue(args: argparse.Namespace) -> int:
 
 
 def _load(args):
+    from app.assets.tts_loader import load_tts
     from app.commands.common import tts_choice
-    from app.models.tts_loader import load_tts
 
     return load_tts(tts_choice(args))
 

@@ -41,12 +41,12 @@ def open_models(opts: SessionOptions):
     """(Dia2 engine with its codec, recogniser), both loaded: a GPU that cannot recognise moves
     recognition to the CPU here, before anyone speaks (the recogniser's `take_notice` says so)."""
     from app.asr.recognizer import AsrConfig, Recognizer
-    from app.models.tts_loader import TtsChoice, load_tts
+    from app.assets.tts_loader import TtsChoice, load_tts
 
     engine = load_tts(TtsChoice(model=opts.model, mimi=opts.mimi, demo=opts.demo,
                                 device=opts.device, precision=opts.precision, cuda_graphs=opts.cuda_graphs))
     if opts.demo and opts.asr_model is None:
-        from app.models.packaged import packaged_asr_config
+        from app.assets.packaged import packaged_asr_config
 
         recognizer = Recognizer(packaged_asr_config())
     else:
@@ -62,7 +62,7 @@ def start_notes(opts: SessionOptions, engine, recognizer) -> list[str]:
 
     model = ""
     if not opts.demo:
-        from app.models.setup import choose_dia2
+        from app.assets.setup import choose_dia2
 
         model = choose_dia2(opts.model, "cpu").model
     params = sum(p.numel() for p in engine.model.parameters())
@@ -88,7 +88,7 @@ def make_session_brain(character: Character, opts: SessionOptions):
     if kind == "own":
         return make_brain(character.brain)
     if kind == "demo":  # the built-in small reply model (SmolLM2-135M-Instruct, packaged)
-        from app.models.packaged import packaged_reply_config
+        from app.assets.packaged import packaged_reply_config
 
         return make_brain(packaged_reply_config())
     if kind == "script":

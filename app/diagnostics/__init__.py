@@ -9,7 +9,7 @@ window and the tests all use the same logic:
 - `recognition`: where speech recognition will run, and whether CTranslate2's CUDA 12 libraries
   are there;
 - `audio`: every sound device opened briefly;
-- `models`: the setup's memory part by part (`app.models.sizes`), which models are cached (and
+- `models`: the setup's memory part by part (`app.assets.sizes`), which models are cached (and
   their size), whether the app can run offline, where the app keeps its files.
 
 `run_checks` runs them in that order; `exit_code` gives 1 when any check failed, else 0.
@@ -60,8 +60,8 @@ def run_checks(options: DoctorOptions) -> list[Check]:
     """All checks, in the order they are shown."""
     from dataclasses import replace
 
+    from app.assets.setup import choose_dia2
     from app.diagnostics import audio, gpu, models, recognition, system
-    from app.models.setup import choose_dia2
 
     checks = [system.check_python(), *system.check_packages(), system.check_portaudio()]
     info = gpu.gpu_info()

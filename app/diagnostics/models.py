@@ -1,6 +1,6 @@
 """Model checks: what the chosen setup needs, what is cached, offline readiness, where files live.
 
-The memory a setup needs comes from `app.models.sizes` (counted from the published shapes, per
+The memory a setup needs comes from `app.assets.sizes` (counted from the published shapes, per
 precision; see there). When the chosen Dia2 checkpoint is cached, its parameter count is read
 from its safetensors header instead. `check_memory` shows the setup part by part, with its total
 on the GPU and on disk.
@@ -15,9 +15,9 @@ import struct
 from math import prod
 from pathlib import Path
 
+from app.assets import hub, sizes
 from app.diagnostics import Check, DoctorOptions
 from app.errors import UserError
-from app.models import hub, sizes
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def _gib(n: int) -> str:
 
 def _packaged_check() -> Check:
     """The demo's real models, installed as packages: Whisper base and SmolLM2."""
-    from app.models import packaged
+    from app.assets import packaged
 
     try:
         parts = packaged.whisper_parts()
@@ -169,7 +169,7 @@ def _packaged_check() -> Check:
 def check_models(options: DoctorOptions, cuda: bool) -> list[Check]:
     """One line per needed model (cached? how big?) and one on running offline."""
     if options.demo:
-        from app.models.demo_dia2 import demo_cache_root
+        from app.assets.demo_dia2 import demo_cache_root
 
         root = demo_cache_root()
         built = any(root.glob("*/model.safetensors"))

@@ -141,7 +141,7 @@ def make_transcriber(demo: bool) -> Callable:
             from app.asr.recognizer import AsrConfig, Recognizer
 
             if demo:  # the demo's recogniser: Whisper base from its packages (no download)
-                from app.models.packaged import packaged_asr_config
+                from app.assets.packaged import packaged_asr_config
 
                 holder.append(Recognizer(packaged_asr_config()))
             else:

@@ -1,6 +1,6 @@
 """The public facade of the Dia2 runtime.
 
-    engine = Dia2Engine.load_folder("path/to/Dia2-2B")        # app.models.tts_loader downloads
+    engine = Dia2Engine.load_folder("path/to/Dia2-2B")        # app.assets.tts_loader downloads
     result = engine.generate("[S1] Hello!", GenerationOptions(seed=1))
     result.audio_tokens  # long [K, frames]; result.waveform float32 [frames * 1920]
 """

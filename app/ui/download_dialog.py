@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.fetch import DownloadPlan, format_duration, format_size
+from app.assets.fetch import DownloadPlan, format_duration, format_size
 from app.workers.download import DownloadWorker
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ _BAR_STEPS = 1000  # the progress bar counts in thousandths: sizes overflow a Qt
 
 
 class DownloadDialog(QDialog):
-    """Explains and runs the download of the models `repo_ids` name (see app.models.fetch)."""
+    """Explains and runs the download of the models `repo_ids` name (see app.assets.fetch)."""
 
     _plan_requested = Signal()
     _download_requested = Signal()

@@ -275,7 +275,7 @@ class MainWindow(QMainWindow):
 
     def _models_ready(self, opts, character) -> bool:
         """Whether the models are on disk; if not, offer the download (first run)."""
-        from app.models.setup import missing_models
+        from app.assets.setup import missing_models
 
         missing = missing_models(opts, character)
         if not missing:
@@ -460,8 +460,8 @@ class MainWindow(QMainWindow):
     def open_dialogue(self) -> None:
         """The dialogue panel (app/ui/dialogue_panel.py), rendering with the models the settings
         choose; the first run offers their download as starting a conversation does."""
+        from app.assets.tts_loader import TtsChoice
         from app.conversation.character import find_character
-        from app.models.tts_loader import TtsChoice
         from app.settings import to_session_options
         from app.ui.dialogue_panel import DialoguePanel
 

@@ -8,7 +8,7 @@ The dialog edits a copy: fields it does not show (character, devices, window geo
 through unchanged. With `save=True`, OK also writes the settings file. A server URL that is not
 an http(s) address is flagged under the field and OK stays disabled until it is fixed. "Test
 connection" asks the server for its models on a worker thread (`app.workers.probe`). Model sizes
-are shown only when the model is in the Hugging Face cache (`app.models.hub.cached_models`).
+are shown only when the model is in the Hugging Face cache (`app.assets.hub.cached_models`).
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ class SettingsDialog(QDialog):
         return page
 
     def _fill_models(self, current: str) -> None:
-        from app.models.hub import cached_models
+        from app.assets.hub import cached_models
 
         folder = self.models_folder_edit.text().strip() or None
         try:

@@ -58,7 +58,7 @@ class _RenderWorker(QObject):
 
     def _load(self, choice):
         if self._engine is None or self._engine[0] != choice:
-            from app.models.tts_loader import load_tts
+            from app.assets.tts_loader import load_tts
 
             self._engine = None
             self._engine = (choice, load_tts(choice))

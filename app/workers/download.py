@@ -13,14 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.assets.fetch import DownloadCancelled, Downloader, DownloadPlan, RateMeter, plan_download
 from app.errors import UserError
-from app.models.fetch import DownloadCancelled, Downloader, DownloadPlan, RateMeter, plan_download
 
 log = logging.getLogger(__name__)
 
 
 class DownloadWorker(QObject):
-    """Plans and runs the download of `repo_ids` (see app.models.fetch) in its own thread."""
+    """Plans and runs the download of `repo_ids` (see app.assets.fetch) in its own thread."""
 
     planned = Signal(object)  # the DownloadPlan
     progress = Signal(object, object, float, float)  # done bytes, total bytes, bytes/s, s left

@@ -26,7 +26,7 @@ VAD = VadConfig(min_speech_ms=60, end_silence_ms=100)
 
 @pytest.fixture(scope="module")
 def whisper_base(demo_root) -> Recognizer:
-    from app.models.packaged import packaged_asr_config
+    from app.assets.packaged import packaged_asr_config
 
     rec = Recognizer(packaged_asr_config(demo_root))
     rec.load()
@@ -106,7 +106,7 @@ def test_word_times_follow_the_speech_when_it_moves(whisper_base, espeak_speech)
 
 
 def test_the_assembled_model_is_reused_and_whole(demo_root, whisper_base):
-    from app.models.packaged import WHISPER_BIN_BYTES, packaged_whisper
+    from app.assets.packaged import WHISPER_BIN_BYTES, packaged_whisper
 
     folder = packaged_whisper(demo_root)
     model = folder / "model.bin"

@@ -25,7 +25,7 @@ COMMON = {"i", "you", "the", "a", "to", "it", "is", "and", "of", "that", "we", "
 
 @pytest.fixture(scope="module")
 def gguf(demo_root) -> Path:
-    from app.models.packaged import packaged_reply_model
+    from app.assets.packaged import packaged_reply_model
 
     return packaged_reply_model()
 

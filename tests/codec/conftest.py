@@ -14,7 +14,7 @@ SHARED_AUDIO = Path(__file__).resolve().parents[2].parent / "shared" / "audio"
 @pytest.fixture(scope="session")
 def demo_codec():
     """The tiny random-weight Mimi, seed 0, on the CPU."""
-    from app.models.demo_mimi import build_demo_mimi
+    from app.assets.demo_mimi import build_demo_mimi
 
     return build_demo_mimi(0)
 

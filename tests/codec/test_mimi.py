@@ -164,7 +164,7 @@ def test_cuda_refused_without_gpu():
 
 @pytest.mark.gpu
 def test_streaming_matches_batch_on_cuda():
-    from app.models.demo_mimi import build_demo_mimi
+    from app.assets.demo_mimi import build_demo_mimi
 
     codec = build_demo_mimi(0, device="cuda")
     codes = random_codes(20, seed=5)

@@ -102,8 +102,8 @@ def test_a_headless_conversation_with_real_recognition_and_replies(tmp_path, dem
                                                                    known_speech):
     from dataclasses import replace
 
+    from app.assets.packaged import packaged_reply_config
     from app.brains import make_brain
-    from app.models.packaged import packaged_reply_config
 
     brain = make_brain(replace(packaged_reply_config(), device="cpu", temperature=0.0))
     events: list = []

@@ -7,13 +7,13 @@ from __future__ import annotations
 import dataclasses
 
 from app.asr.recognizer import Recognizer
+from app.assets.packaged import packaged_asr_config
 from app.brains import ScriptBrain
 from app.conversation.character import Character, Dia2Settings
 from app.conversation.events import Error, PersonWords
 from app.conversation.pipeline import PipelineConfig
 from app.conversation.runner import Session, run_headless
 from app.conversation.sinks import VirtualSink
-from app.models.packaged import packaged_asr_config
 
 CHARACTER = Character(name="Ava", persona="Be brief.", greeting="", dia2=Dia2Settings(seed=3))
 MOVED = "cannot run on the GPU"

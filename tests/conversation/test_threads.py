@@ -26,9 +26,9 @@ CHARACTER = Character(name="Ava", persona="Be brief.", greeting="", dia2=Dia2Set
 
 
 def _demo_llm(max_new_tokens: int):
+    from app.assets.demo_dia2 import demo_cache_root
     from app.brains.demo_llm import build_demo_llm, demo_brain_config
     from app.brains.local_llm import TransformersBrain
-    from app.models.demo_dia2 import demo_cache_root
 
     folder = demo_cache_root() / "demo-llm-v1"
     if not (folder / "config.json").is_file():

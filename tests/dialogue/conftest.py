@@ -25,7 +25,7 @@ DIALOGUE = """# a short episode
 @pytest.fixture(scope="session")
 def short_dia2(demo_root) -> Path:
     """The demo checkpoint with a 300-frame context, as a model folder."""
-    from app.models.demo_dia2 import demo_config, write_demo_checkpoint
+    from app.assets.demo_dia2 import demo_config, write_demo_checkpoint
 
     raw = demo_config()
     raw["runtime"]["max_context_steps"] = SHORT_CONTEXT
@@ -34,7 +34,7 @@ def short_dia2(demo_root) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_mimi(demo_root) -> Path:
-    from app.models.tts_loader import ensure_demo_mimi
+    from app.assets.tts_loader import ensure_demo_mimi
 
     return ensure_demo_mimi(demo_root)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from app.assets.demo_dia2 import demo_config, write_demo_checkpoint
+
 # The parity cases' reader lives with the precision measurements; the tests use it from here.
 from app.bench.agreement import case_options, case_prefix, load_cases  # noqa: F401
-from app.models.demo_dia2 import demo_config, write_demo_checkpoint
 
 
 def variant_checkpoint(folder: Path, **changes) -> Path:

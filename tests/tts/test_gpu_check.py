@@ -12,6 +12,7 @@ import sys
 import pytest
 import torch
 
+from app.assets.demo_dia2 import demo_config
 from app.bench.gpu_check import (
     agreement,
     check_graphs,
@@ -19,7 +20,6 @@ from app.bench.gpu_check import (
     check_recognition,
     engines_sharing_weights,
 )
-from app.models.demo_dia2 import demo_config
 from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16
 from tests.conftest import ROOT
 

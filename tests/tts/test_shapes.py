@@ -102,8 +102,8 @@ def test_written_checkpoint_loads_and_matches_its_header(tmp_path):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_memory_table_counts_the_same_shapes(size):
-    """app/models/sizes.py (doctor's memory table, no torch there) holds the same counts."""
-    from app.models.sizes import DIA2_SIZES
+    """app/assets/sizes.py (doctor's memory table, no torch there) holds the same counts."""
+    from app.assets.sizes import DIA2_SIZES
 
     table = DIA2_SIZES[PUBLISHED[size].repo_id]
     cfg = parse_config(published_config(size))

@@ -1,5 +1,5 @@
 """The tokenizer loads a checkpoint folder as the reference does, whatever tokenizer files it has
-(tests/models/test_hub.py downloads the real-shape layout through the loopback hub)."""
+(tests/assets/test_hub.py downloads the real-shape layout through the loopback hub)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 the safetensors library reads, in float32 (read straight into the parameters) and converted
 through a conversion buffer far smaller than a tensor; malformed files give one readable error.
 (The strict name and shape checks are in test_errors.py; memory at full scale in
-tests/models/test_real_scale.py.)"""
+tests/assets/test_real_scale.py.)"""
 
 from __future__ import annotations
 

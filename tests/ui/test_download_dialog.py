@@ -1,4 +1,4 @@
-"""The "Download models" dialog against a real hub-layout server (tests/models/hf_server.py) and a
+"""The "Download models" dialog against a real hub-layout server (tests/assets/hf_server.py) and a
 private Hugging Face cache (HF_HUB_CACHE): the plan it shows, a download to the end, a cancel in the
 middle of a file then Resume, and an unreachable server."""
 
@@ -9,11 +9,11 @@ from huggingface_hub import constants
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
-from app.models import hub
-from app.models.fetch import format_size
+from app.assets import hub
+from app.assets.fetch import format_size
 from app.ui.download_dialog import DownloadDialog
-from tests.models.hf_server import HubServer
-from tests.models.test_hub import dead_endpoint, dia2_files
+from tests.assets.hf_server import HubServer
+from tests.assets.test_hub import dead_endpoint, dia2_files
 
 REPO = "nari-labs/Dia2-1B"
 WAIT_MS = 60_000  # generous: the machine is shared

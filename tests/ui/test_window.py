@@ -248,12 +248,12 @@ def test_an_unexpected_error_on_a_thread_is_shown_not_fatal(qtbot, app_dirs, mon
 
 
 def test_first_run_asks_for_exactly_the_missing_models(app_dirs, monkeypatch, demo_dia2, tmp_path):
+    from app.assets import hub
+    from app.assets.demo_mimi import save_demo_mimi
+    from app.assets.setup import missing_models
     from app.conversation.character import find_character
     from app.conversation.session import SessionOptions
-    from app.models import hub
-    from app.models.demo_mimi import save_demo_mimi
-    from app.models.setup import missing_models
-    from tests.models.hf_server import HubServer
+    from tests.assets.hf_server import HubServer
 
     dia2, asr, llm = "nari-labs/Dia2-2B", "Systran/faster-whisper-base.en", "Qwen/Qwen2.5-1.5B-Instruct"
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from huggingface_hub import constants
 
-from tests.models.hf_server import HubServer
+from tests.assets.hf_server import HubServer
 
 
 @pytest.fixture(autouse=True)

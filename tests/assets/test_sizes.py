@@ -1,5 +1,5 @@
-"""The memory table (app.models.sizes) against the published shapes, and the one place where the
-Dia2 model choice "auto" becomes a checkpoint (app.models.setup.choose_dia2)."""
+"""The memory table (app.assets.sizes) against the published shapes, and the one place where the
+Dia2 model choice "auto" becomes a checkpoint (app.assets.setup.choose_dia2)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import copy
 import pytest
 import torch
 
-from app.models import sizes
-from app.models.setup import AUTO, Dia2Choice, choose_dia2
+from app.assets import sizes
+from app.assets.setup import AUTO, Dia2Choice, choose_dia2
 
 GIB = 2**30
 
 
 def published(size: str) -> dict:
     """config.json of a published checkpoint from ../shared/docs/dia2-reference.md, section 2."""
-    from app.models.demo_dia2 import demo_config
+    from app.assets.demo_dia2 import demo_config
 
     raw = copy.deepcopy(demo_config())
     raw["data"].update(text_vocab_size=49280, audio_vocab_size=2050, audio_pad_token_id=2049,
@@ -126,10 +126,10 @@ def test_cli_window_and_download_resolve_auto_through_choose_dia2(monkeypatch, d
                                                                     tmp_path):
     """The command line's, the window's and download's default is "auto", and each resolves it
     through the one function."""
+    from app.assets import setup
+    from app.assets.tts_loader import DEFAULT_MODEL, TtsChoice
     from app.commands.common import add_model_args
     from app.conversation.session import SessionOptions
-    from app.models import setup
-    from app.models.tts_loader import DEFAULT_MODEL, TtsChoice
     from app.settings import AppSettings, to_session_options
 
     assert DEFAULT_MODEL == AUTO == TtsChoice().model == SessionOptions().model
@@ -152,8 +152,8 @@ def test_cli_window_and_download_resolve_auto_through_choose_dia2(monkeypatch, d
     assert calls == [AUTO]
 
     # the command line and the window load through load_tts, which asks the same function
-    from app.models.demo_mimi import save_demo_mimi
-    from app.models.tts_loader import load_tts
+    from app.assets.demo_mimi import save_demo_mimi
+    from app.assets.tts_loader import load_tts
 
     mimi = save_demo_mimi(tmp_path / "mimi.safetensors")
     monkeypatch.setattr(setup, "choose_dia2",

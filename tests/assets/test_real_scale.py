@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from app.assets import hub
+from app.assets.demo_mimi import save_demo_mimi
 from app.bench.checkpoint import write_random_checkpoint
 from app.bench.load import measure_in_child
-from app.models import hub
-from app.models.demo_mimi import save_demo_mimi
 from app.tts.shapes import PUBLISHED, published_config
 from app.tts.tokenizer import Dia2Tokenizer
 from app.tts.weights import CHUNK_BYTES

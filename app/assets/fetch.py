@@ -3,7 +3,7 @@
 `plan_download` asks the hub (the `HF_ENDPOINT` or `endpoint` server, read at call time) which
 files the app needs from each repository, how big they are and how much of each is already in the
 Hugging Face cache. `Downloader` then fetches them with `huggingface_hub.hf_hub_download` into that
-cache, exactly as `app.models.hub` would, so later runs find them offline.
+cache, exactly as `app.assets.hub` would, so later runs find them offline.
 
 The files are fetched by a child process that does nothing else: cancelling ends that process at
 once, even in the middle of a file, and keeps what it wrote (`blobs/<etag>.incomplete`), which the
@@ -37,8 +37,8 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.file_download import repo_folder_name
 
+from app.assets import hub
 from app.errors import UserError
-from app.models import hub
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ INSTALL_HINT = "install the project's dependencies with `uv sync`"
 def cache_root() -> Path:
     """Where models prepared from packages are kept: the user cache folder of the app
     (DIA2CHAT_DEMO_DIR overrides, as for the demo models)."""
-    from app.models.demo_dia2 import demo_cache_root
+    from app.assets.demo_dia2 import demo_cache_root
 
     return demo_cache_root()
 

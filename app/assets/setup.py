@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.models import hub
+from app.assets import hub
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def choose_dia2(model: str = AUTO, device: str = "auto", *, precision: str = "au
                 gpu_total: int | None = None) -> Dia2Choice:
     """The Dia2 checkpoint for the choice `model`: itself, or for "auto" Dia2-2B on a GPU with
     room for the whole 2B setup (in `precision`, with the recogniser and the local reply model on
-    the GPU; `app.models.sizes`), and Dia2-1B otherwise (a smaller GPU, or the CPU).
+    the GPU; `app.assets.sizes`), and Dia2-1B otherwise (a smaller GPU, or the CPU).
 
     Args:
         model: "auto", a repo id or a folder.
@@ -37,7 +37,7 @@ def choose_dia2(model: str = AUTO, device: str = "auto", *, precision: str = "au
     """
     if model != AUTO:
         return Dia2Choice(model, "")
-    from app.models import sizes
+    from app.assets import sizes
 
     if gpu_total is None:
         gpu_total = _gpu_total(device)

@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from app.errors import UserError
-from app.models import hub
-from app.models.fetch import (
+from app.assets import hub
+from app.assets.fetch import (
     DownloadCancelled,
     Downloader,
     RateMeter,
@@ -20,7 +19,8 @@ from app.models.fetch import (
     format_size,
     plan_download,
 )
-from tests.models.test_hub import dead_endpoint, dia2_files
+from app.errors import UserError
+from tests.assets.test_hub import dead_endpoint, dia2_files
 
 REPO = "nari-labs/Dia2-1B"
 WHISPER = "Systran/faster-whisper-tiny"

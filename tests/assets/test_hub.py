@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from moshi.models import loaders
 
+from app.assets import hub
+from app.assets.demo_mimi import save_demo_mimi
 from app.codec import MimiCodec
 from app.errors import UserError
-from app.models import hub
-from app.models.demo_mimi import save_demo_mimi
 from app.tts import Dia2Engine
 from app.tts.tokenizer import TOKENIZER_FILES
+from tests.assets.hf_server import HubServer
 from tests.conftest import PARITY_FIXTURES
-from tests.models.hf_server import HubServer
 from tests.tts.helpers import load_cases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -272,7 +272,7 @@ def run_py(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_environment_variables_in_a_fresh_process(hub_server, tmp_path):
     """HF_ENDPOINT, HF_HUB_CACHE and HF_HUB_OFFLINE as set before huggingface_hub is imported."""
     hub_server.add_repo(REPO, dia2_files())
-    code = ("from app.models.hub import resolve_dia2; "
+    code = ("from app.assets.hub import resolve_dia2; "
             f"print(resolve_dia2({REPO!r}, progress=False))")
     cache = str(tmp_path / "cache")
     online = run_py(code, {"HF_ENDPOINT": hub_server.url, "HF_HUB_CACHE": cache})

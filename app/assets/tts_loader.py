@@ -11,11 +11,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.models.demo_dia2 import demo_cache_root, ensure_demo_dia2
+from app.assets.demo_dia2 import demo_cache_root, ensure_demo_dia2
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "auto"  # Dia2-2B on a GPU with room for it, else Dia2-1B (app.models.setup)
+DEFAULT_MODEL = "auto"  # Dia2-2B on a GPU with room for it, else Dia2-1B (app.assets.setup)
 DEMO_MIMI_FILE = "mimi-demo-v1.safetensors"
 
 
@@ -34,7 +34,7 @@ class TtsChoice:
 
 def ensure_demo_mimi(root: Path | None = None) -> Path:
     """The demo Mimi weights file, built on first use."""
-    from app.models.demo_mimi import save_demo_mimi
+    from app.assets.demo_mimi import save_demo_mimi
 
     root = root or demo_cache_root()
     path = root / DEMO_MIMI_FILE
@@ -50,13 +50,13 @@ def load_tts(choice: TtsChoice):
     from app.tts.engine import Dia2Engine, resolve_device
 
     device = resolve_device(choice.device)
-    from app.models.hub import read_assets, resolve_dia2, resolve_mimi
+    from app.assets.hub import read_assets, resolve_dia2, resolve_mimi
 
     if choice.demo:
         assets = read_assets(ensure_demo_dia2())
         mimi_path = ensure_demo_mimi()
     else:
-        from app.models.setup import choose_dia2
+        from app.assets.setup import choose_dia2
 
         picked = choose_dia2(choice.model, str(device), precision=choice.precision)
         if picked.reason:
