@@ -247,7 +247,7 @@ def save_settings(settings: AppSettings, path: Path | None = None) -> Path:
 
 def to_session_options(settings: AppSettings):
     """The `SessionOptions` these settings choose (models, devices, brain)."""
-    from app.conversation.session import SessionOptions
+    from app.conversation.setup import SessionOptions
 
     return SessionOptions(
         demo=settings.demo,

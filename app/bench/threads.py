@@ -60,7 +60,8 @@ def run_conversation(plan: str, busy: int, repeat: int, engine, files: list[Path
     from app.brains.local_llm import TransformersBrain
     from app.conversation.character import Character
     from app.conversation.events import TurnTimings
-    from app.conversation.runner import Session, read_turns, run_headless
+    from app.conversation.headless import read_turns, run_headless
+    from app.conversation.session import Session
     from app.conversation.sinks import VirtualSink
 
     os.environ[ENV] = plan

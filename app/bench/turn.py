@@ -52,8 +52,9 @@ def bench_turn(files: list[Path], repeats: int = 1, max_frames: int = 150) -> Tu
     from app.brains import make_brain
     from app.conversation.character import find_character
     from app.conversation.events import TurnTimings
+    from app.conversation.headless import run_headless
     from app.conversation.pipeline import PipelineConfig
-    from app.conversation.runner import Session, run_headless
+    from app.conversation.session import Session
     from app.conversation.sinks import VirtualSink
 
     engine = load_tts(TtsChoice(demo=True, device="cpu"))

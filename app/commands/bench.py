@@ -354,7 +354,7 @@ def _conversation(args: argparse.Namespace) -> int:
     import torch
 
     from app.bench.threads import as_dict, bench_thread_plans
-    from app.conversation.runner import read_turns
+    from app.conversation.headless import read_turns
     from app.errors import UserError
 
     if not args.user_audio:

@@ -101,7 +101,7 @@ def _printer(as_json: bool, character_name: str):
 
 
 def _options(args):
-    from app.conversation.session import SessionOptions
+    from app.conversation.setup import SessionOptions
 
     return SessionOptions(demo=args.demo, model=args.model, mimi=args.mimi, device=args.device,
                           precision=args.precision, cuda_graphs=not args.no_cuda_graphs,
@@ -149,7 +149,7 @@ def _checked_brain(character, opts):
     """The session's brain, checked before any other model loads: a chat server must answer
     and have the model, a local language model must load."""
     from app.brains import OpenAICompatibleBrain, TransformersBrain
-    from app.conversation.session import make_session_brain
+    from app.conversation.setup import make_session_brain
 
     brain = make_session_brain(character, opts)
     try:
@@ -167,10 +167,11 @@ def _checked_brain(character, opts):
 
 def _headless(args, character) -> int:
     from app.conversation.events import Error
+    from app.conversation.headless import read_turns, run_headless
     from app.conversation.pipeline import PipelineConfig
     from app.conversation.recorder import discard_unused, prepare_folder
-    from app.conversation.runner import Session, read_turns, run_headless
-    from app.conversation.session import new_session_folder
+    from app.conversation.session import Session
+    from app.conversation.setup import new_session_folder
     from app.conversation.sinks import VirtualSink
 
     if not args.user_audio and not (character.greeting and not args.no_greeting):

@@ -113,8 +113,8 @@ class LiveSession:
         from app.audio.playback import Playback, PlaybackConfig
         from app.audio.resample import StreamResampler
         from app.conversation.pipeline import PipelineConfig
-        from app.conversation.runner import Session
-        from app.conversation.session import new_session_folder, open_models
+        from app.conversation.session import Session
+        from app.conversation.setup import new_session_folder, open_models
         from app.conversation.sinks import DeviceSink
 
         if self.models is None:

@@ -1,144 +1,100 @@
-"""Assembling a conversation session: the models, the character's voice, the brain, the folder.
+"""A session: one recorded conversation, running (models + brain + recorder + pipeline).
 
-`SessionOptions` is what the user chose; `open_models` loads Dia2 + Mimi and the recogniser;
-`make_session_brain` picks the brain (the character's, or one the user asked for);
-`voice_turn` turns the character's voice sample into the speaker-1 turn that opens every prefix;
-`new_session_folder` names the recording folder.
+`Session.open(...)` wires everything for one conversation (the live terminal chat, the headless
+mode and the window all use it; `app.conversation.setup` holds the parts it wires, and
+`app.conversation.live.LiveSession` is a session on the sound devices). Closing it finishes the
+recording.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
-from app.conversation.character import APP_NAME, Character, voice_words
-from app.conversation.turns import CHARACTER, Turn
-from app.errors import UserError
+from app.conversation.budget import PrefixBudget
+from app.conversation.character import Character
+from app.conversation.events import Error, Event
+from app.conversation.pipeline import PipelineConfig, TurnPipeline
+from app.conversation.recorder import SessionRecorder
+from app.conversation.setup import (
+    SessionOptions,
+    make_session_brain,
+    open_models,
+    start_notes,
+    voice_turn,
+)
+from app.conversation.timeline import Timeline
+from app.conversation.turns import Conversation
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SessionOptions:
-    """The user's choices for one session."""
+class Session:
+    """Everything one conversation needs, started. Close it to finish the recording."""
 
-    demo: bool = False  # no download: real packaged Whisper base + SmolLM2, tiny random Dia2/Mimi
-    model: str = "auto"  # Dia2 checkpoint (repo id or folder); auto: the one that fits the device
-    mimi: str | None = None  # Mimi weights; None: the default
-    device: str = "auto"  # where Dia2 and Mimi run
-    precision: str = "auto"  # Dia2's precision (app/tts/precision.py)
-    cuda_graphs: bool = True  # capture Dia2's frame step in CUDA graphs on the GPU
-    asr_model: str | None = None  # Whisper size / folder; None: the default for the device
-    brain: str = "character"  # "character", "demo", "script", "openai", "transformers", "typed"
-    script: Path | None = None  # dialogue script for brain "script"
-    llm_url: str | None = None  # OpenAI-compatible server for brain "openai"
-    llm_model: str | None = None  # model name for "openai" / "transformers"
+    def __init__(self, pipeline: TurnPipeline, recorder: SessionRecorder | None, brain) -> None:
+        self.pipeline = pipeline
+        self.recorder = recorder
+        self.brain = brain
+        self._closed = False
 
+    @classmethod
+    def open(cls, character: Character, sink, *, out: Path | None, opts: SessionOptions | None = None,
+             models=None, brain=None, on_event: Callable[[Event], None] | None = None,
+             realtime: bool = True, gap_s: float = 0.4, config: PipelineConfig | None = None,
+             budget_overrides: dict | None = None, clock=None, replace: bool = False) -> Session:
+        """Load (or take) the models and the brain, make the voice turn, open the recording.
 
-def open_models(opts: SessionOptions):
-    """(Dia2 engine with its codec, recogniser), both loaded: a GPU that cannot recognise moves
-    recognition to the CPU here, before anyone speaks (the recogniser's `take_notice` says so)."""
-    from app.asr.recognizer import AsrConfig, Recognizer
-    from app.assets.tts_loader import TtsChoice, load_tts
+        `models` is an (engine, recognizer) pair to reuse; `brain` a brain to use instead of the
+        one `opts` names; `replace` records over a session already in `out` (else refused).
+        """
+        import time
 
-    engine = load_tts(TtsChoice(model=opts.model, mimi=opts.mimi, demo=opts.demo,
-                                device=opts.device, precision=opts.precision, cuda_graphs=opts.cuda_graphs))
-    if opts.demo and opts.asr_model is None:
-        from app.assets.packaged import packaged_asr_config
+        clock = clock or time.perf_counter
+        opts = opts or SessionOptions()
+        config = config or PipelineConfig()
+        engine, recognizer = models if models is not None else open_models(opts)
+        budget = PrefixBudget.for_engine(engine, **(budget_overrides or {}))
+        voice = voice_turn(character, engine, recognizer, budget.voice_max_frames)
+        brain = brain if brain is not None else make_session_brain(character, opts)
+        load = getattr(brain, "load", None)
+        if callable(load):  # a local model loads now, not during the first reply
+            load()
+        emit = on_event or (lambda e: None)
+        notes = start_notes(opts, engine, recognizer)
+        if notes:  # one message, so the window's banner shows them all
+            emit(Error(" ".join(notes), "device"))
+        recorder = None
+        if out is not None:
+            recorder = SessionRecorder(
+                out,
+                meta={"character": {"name": character.name, "file": str(character.source or ""),
+                                    "voice": str(character.voice or ""), "voice_locked": voice is None},
+                      "person_name": "You", "demo": opts.demo, "mode": "live" if realtime else "headless"},
+                on_error=lambda msg: emit(Error(msg, "recording")), replace=replace)
+        pipeline = TurnPipeline(
+            engine, recognizer, brain, character, sink, conversation=Conversation(voice),
+            recorder=recorder, on_event=on_event, clock=clock,
+            timeline=Timeline(clock, realtime=realtime, gap_s=gap_s), budget=budget, config=config)
+        return cls(pipeline.start(), recorder, brain)
 
-        recognizer = Recognizer(packaged_asr_config())
-    else:
-        recognizer = Recognizer(AsrConfig(model=opts.asr_model))
-    recognizer.load()
-    return engine, recognizer
+    def close(self) -> None:
+        """Stop the pipeline and join its threads, close the brain (joining its threads), finish
+        the recording. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.pipeline.stop()
+        try:
+            self.brain.close()
+        except Exception:  # noqa: BLE001 - closing must not hide the session's result
+            log.exception("closing the brain failed")
+        if self.recorder is not None:
+            self.recorder.close()
 
+    def __enter__(self) -> Session:
+        return self
 
-def start_notes(opts: SessionOptions, engine, recognizer) -> list[str]:
-    """What the person should know as a session starts: a GPU that torch cannot use, Dia2's
-    speed on the CPU, recognition moved to the CPU (each said once; [] when all is well)."""
-    from app.diagnostics.notes import start_notes as device_notes
-
-    model = ""
-    if not opts.demo:
-        from app.assets.setup import choose_dia2
-
-        model = choose_dia2(opts.model, "cpu").model
-    params = sum(p.numel() for p in engine.model.parameters())
-    notes = device_notes(str(engine.device), params, model, asked_device=opts.device)
-    take = getattr(recognizer, "take_notice", None)
-    notice = take() if take is not None else None
-    return notes + ([notice] if notice else [])
-
-
-def make_session_brain(character: Character, opts: SessionOptions):
-    """The brain for this session."""
-    from app.brains import (
-        OpenAICompatibleConfig,
-        ScriptConfig,
-        TransformersConfig,
-        TypedConfig,
-        make_brain,
-    )
-
-    kind = opts.brain
-    if kind == "character":
-        kind = "demo" if opts.demo and isinstance(character.brain, TransformersConfig) else "own"
-    if kind == "own":
-        return make_brain(character.brain)
-    if kind == "demo":  # the built-in small reply model (SmolLM2-135M-Instruct, packaged)
-        from app.assets.packaged import packaged_reply_config
-
-        return make_brain(packaged_reply_config())
-    if kind == "script":
-        if opts.script is None:
-            raise UserError("--brain script needs --script FILE (lines starting [S1] and [S2])")
-        return make_brain(ScriptConfig(path=opts.script))
-    if kind == "openai":
-        values = {}
-        if opts.llm_url:
-            values["base_url"] = opts.llm_url
-        if opts.llm_model:
-            values["model"] = opts.llm_model
-        return make_brain(OpenAICompatibleConfig(**values))
-    if kind == "transformers":
-        return make_brain(TransformersConfig(**({"model": opts.llm_model} if opts.llm_model else {})))
-    if kind == "typed":
-        return make_brain(TypedConfig())
-    raise UserError(f"unknown brain {opts.brain!r}; use character, demo, script, openai, transformers or typed")
-
-
-def voice_turn(character: Character, engine, recognizer, max_frames: int,
-               cache_dir: Path | None = None) -> Turn | None:
-    """The character's voice sample as a speaker-1 turn (cropped on whole words), or None."""
-    if character.voice is None:
-        return None
-    from app.codec.voice import prepare_voice
-
-    audio = prepare_voice(character.voice)
-    words = voice_words(character, audio, recognizer.transcribe, cache_dir)
-    codes = engine.codec.encode(audio)
-    turn = Turn(-1, CHARACTER, words, codes, 0.0, len(audio) / 24000).cropped(max_frames)
-    if not turn.words:
-        raise UserError(f"the voice sample {character.voice} has no whole word in its first "
-                        f"{max_frames / 12.5:.0f} s; use a recording that starts with speech")
-    return turn
-
-
-def sessions_root() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(APP_NAME)) / "sessions"
-
-
-def new_session_folder(character: Character, root: Path | None = None) -> Path:
-    """A fresh folder named after the time and the character."""
-    root = root or sessions_root()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder = root / f"{stamp}-{character.key}"
-    n = 1
-    while folder.exists():
-        n += 1
-        folder = root / f"{stamp}-{character.key}-{n}"
-    return folder
+    def __exit__(self, *exc) -> None:
+        self.close()

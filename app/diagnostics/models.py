@@ -225,7 +225,7 @@ def check_folders(options: DoctorOptions) -> list[Check]:
     from platformdirs import user_cache_dir, user_config_dir
 
     from app.conversation.character import APP_NAME, user_characters_dir
-    from app.conversation.session import sessions_root
+    from app.conversation.setup import sessions_root
 
     folders = {
         "characters": user_characters_dir(),

@@ -486,14 +486,14 @@ class MainWindow(QMainWindow):
         panel.activateWindow()
 
     def open_recordings(self) -> None:
-        from app.conversation.session import sessions_root
+        from app.conversation.setup import sessions_root
 
         root = sessions_root()
         root.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(root)))
 
     def export_session(self) -> None:
-        from app.conversation.session import sessions_root
+        from app.conversation.setup import sessions_root
 
         start = self.folder or str(sessions_root())
         folder = QFileDialog.getExistingDirectory(self, "Export a recorded session", start)

@@ -63,7 +63,7 @@ class SessionWorker(QObject):
     def _start(self, character, opts, config) -> None:
         self._stop_quietly()
         from app.conversation.live import LiveSession
-        from app.conversation.session import open_models
+        from app.conversation.setup import open_models
 
         factory = self._factory or LiveSession
         key = (opts.demo, opts.model, opts.mimi, opts.device, opts.precision, opts.asr_model)

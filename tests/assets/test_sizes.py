@@ -129,7 +129,7 @@ def test_cli_window_and_download_resolve_auto_through_choose_dia2(monkeypatch, d
     from app.assets import setup
     from app.assets.tts_loader import DEFAULT_MODEL, TtsChoice
     from app.commands.common import add_model_args
-    from app.conversation.session import SessionOptions
+    from app.conversation.setup import SessionOptions
     from app.settings import AppSettings, to_session_options
 
     assert DEFAULT_MODEL == AUTO == TtsChoice().model == SessionOptions().model

@@ -22,8 +22,9 @@ from app.conversation.events import (
     TurnAdded,
     TurnTimings,
 )
+from app.conversation.headless import run_headless
 from app.conversation.pipeline import PipelineConfig
-from app.conversation.runner import Session, run_headless
+from app.conversation.session import Session
 from app.conversation.sinks import VirtualSink
 from tests.brains.chat_server import ChatServer, free_port
 

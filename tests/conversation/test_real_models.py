@@ -19,8 +19,9 @@ import pytest
 from app.audio.files import read_audio
 from app.conversation.character import Character, Dia2Settings
 from app.conversation.events import Error, PersonWords, ReplyWord, TurnAdded, TurnTimings
+from app.conversation.headless import run_headless
 from app.conversation.pipeline import PipelineConfig
-from app.conversation.runner import Session, run_headless
+from app.conversation.session import Session
 from app.conversation.sinks import VirtualSink
 from app.tts.options import GenerationOptions
 from app.tts.prefix import FIRST_TURN_OFFSET, PrefixTurn, Word

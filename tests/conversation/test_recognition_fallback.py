@@ -11,8 +11,9 @@ from app.assets.packaged import packaged_asr_config
 from app.brains import ScriptBrain
 from app.conversation.character import Character, Dia2Settings
 from app.conversation.events import Error, PersonWords
+from app.conversation.headless import run_headless
 from app.conversation.pipeline import PipelineConfig
-from app.conversation.runner import Session, run_headless
+from app.conversation.session import Session
 from app.conversation.sinks import VirtualSink
 
 CHARACTER = Character(name="Ava", persona="Be brief.", greeting="", dia2=Dia2Settings(seed=3))

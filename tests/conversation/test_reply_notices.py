@@ -10,7 +10,7 @@ import threading
 from app.brains import Message, OpenAICompatibleBrain, OpenAICompatibleConfig
 from app.conversation.events import Error, TurnAdded
 from app.conversation.reply import ReplyText
-from app.conversation.runner import Session
+from app.conversation.session import Session
 from app.conversation.sinks import VirtualSink
 from tests.brains.chat_server import ChatServer
 from tests.conversation.test_pipeline import CHARACTER

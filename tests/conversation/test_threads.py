@@ -18,7 +18,7 @@ from app.brains import OpenAICompatibleBrain, OpenAICompatibleConfig, ScriptBrai
 from app.conversation.character import Character, Dia2Settings
 from app.conversation.events import State, StateChanged
 from app.conversation.pipeline import PipelineConfig
-from app.conversation.runner import Session
+from app.conversation.session import Session
 from app.conversation.sinks import VirtualSink
 from tests.brains.chat_server import ChatServer
 
