@@ -16,6 +16,7 @@ import threading
 
 from app import __version__
 from app.commands import COMMAND_MODULES
+from app.core import APP_TITLE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Talk with a local character that speaks with Nari Labs' Dia2. Without a "
         "command, opens the window.",
     )
-    parser.add_argument("--version", action="version", version=f"Dia2 Voice Chat {__version__}")
+    parser.add_argument("--version", action="version", version=f"{APP_TITLE} {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     parser.add_argument("--demo", dest="window_demo", action="store_true",
                         help="window: use tiny locally built models (no download, no GPU needed)")

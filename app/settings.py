@@ -35,10 +35,10 @@ from typing import Any
 import tomllib
 
 from app.atomic import write_atomic
+from app.core import APP_NAME, APP_TITLE
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "dia2-voicechat"  # the same as app.conversation.character.APP_NAME (that one imports torch)
 FILE_NAME = "settings.toml"
 
 DEVICES = ("auto", "cpu", "cuda")  # where the models run ("cuda:N" is accepted too)
@@ -221,7 +221,7 @@ def _toml_value(value: Any) -> str:
 
 def settings_toml(settings: AppSettings) -> str:
     """The settings as TOML text (None values left out)."""
-    lines = ["# Dia2 Voice Chat settings; written by the app, safe to edit while it is closed.", ""]
+    lines = [f"# {APP_TITLE} settings; written by the app, safe to edit while it is closed.", ""]
     for f in dataclasses.fields(settings):
         value = getattr(settings, f.name)
         if value is not None:

@@ -18,7 +18,7 @@ Public API:
 
 from app.asr.endpoint import PushToTalk, TurnDetector, Utterance
 from app.asr.models import WHISPER_REPOS, resolve_model
-from app.asr.recognizer import DEFAULT_MODELS, AsrConfig, Recognizer, Word
+from app.asr.recognizer import DEFAULT_MODELS, AsrConfig, Recognizer
 from app.asr.vad import (
     SileroVad,
     SpeechEnd,
@@ -27,6 +27,7 @@ from app.asr.vad import (
     VadConfig,
     detect_speech,
 )
+from app.core import Word
 
 __all__ = [
     "DEFAULT_MODELS",

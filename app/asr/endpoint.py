@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.asr.vad import SAMPLE_RATE, SpeechEnd, SpeechStart, StreamingVad
-
-MIMI_RATE = 24000
+from app.asr.vad import SpeechEnd, SpeechStart, StreamingVad
+from app.core import ASR_RATE, SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,12 @@ class Utterance:
     @property
     def duration(self) -> float:
         """Length of `audio16k` in seconds."""
-        return len(self.audio16k) / SAMPLE_RATE
+        return len(self.audio16k) / ASR_RATE
 
     @property
     def start_seconds(self) -> float:
         """Where the utterance audio begins in the capture stream, seconds."""
-        return self.offset / SAMPLE_RATE
+        return self.offset / ASR_RATE
 
 
 class _Tape:
@@ -91,14 +90,14 @@ class _Recorder:
         return s16
 
     def cut(self, a16: int, b16: int, speech: tuple[int, int]) -> Utterance:
-        a24, b24 = a16 * MIMI_RATE // SAMPLE_RATE, b16 * MIMI_RATE // SAMPLE_RATE
+        a24, b24 = a16 * SAMPLE_RATE // ASR_RATE, b16 * SAMPLE_RATE // ASR_RATE
         return Utterance(
             a16, speech[0], speech[1], self.t16.slice(a16, b16), self.t24.slice(a24, b24)
         )
 
     def trim(self, keep16: int) -> None:
         self.t16.trim(keep16)
-        self.t24.trim(keep16 * MIMI_RATE // SAMPLE_RATE)
+        self.t24.trim(keep16 * SAMPLE_RATE // ASR_RATE)
 
 
 class TurnDetector:
@@ -112,15 +111,15 @@ class TurnDetector:
 
     def __init__(self, vad: StreamingVad, pre_roll_ms: int = 250, post_roll_ms: int = 200):
         self.vad = vad
-        self._pre = pre_roll_ms * SAMPLE_RATE // 1000
-        self._post = min(post_roll_ms, vad.config.end_silence_ms) * SAMPLE_RATE // 1000
+        self._pre = pre_roll_ms * ASR_RATE // 1000
+        self._post = min(post_roll_ms, vad.config.end_silence_ms) * ASR_RATE // 1000
         self._rec = _Recorder()
 
     def feed_chunk(self, chunk) -> list[SpeechStart | Utterance]:
         """Consume a `CaptureChunk` (it must carry 16 kHz audio, and 24 kHz if wanted)."""
-        a24 = chunk.by_rate.get(MIMI_RATE)
+        a24 = chunk.by_rate.get(SAMPLE_RATE)
         return self.feed(
-            chunk.at(SAMPLE_RATE), a24, chunk.starts.get(SAMPLE_RATE), chunk.starts.get(MIMI_RATE)
+            chunk.at(ASR_RATE), a24, chunk.starts.get(ASR_RATE), chunk.starts.get(SAMPLE_RATE)
         )
 
     def feed(
@@ -171,10 +170,10 @@ class PushToTalk:
     def feed_chunk(self, chunk) -> None:
         """Consume a `CaptureChunk`."""
         self.feed(
-            chunk.at(SAMPLE_RATE),
-            chunk.by_rate.get(MIMI_RATE),
+            chunk.at(ASR_RATE),
+            chunk.by_rate.get(SAMPLE_RATE),
+            chunk.starts.get(ASR_RATE),
             chunk.starts.get(SAMPLE_RATE),
-            chunk.starts.get(MIMI_RATE),
         )
 
     def feed(

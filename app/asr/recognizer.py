@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.asr.models import resolve_model
+from app.core import ASR_RATE, Word
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 
 
 def _no_tqdm_monitor() -> None:
@@ -42,16 +42,6 @@ _no_tqdm_monitor()
 
 #: Default model per device: a small, quick one on the CPU; Whisper large-v3 turbo on a GPU.
 DEFAULT_MODELS = {"cpu": "base.en", "cuda": "large-v3-turbo"}
-
-
-@dataclass(frozen=True)
-class Word:
-    """One recognised word on its utterance's timeline."""
-
-    text: str  # the word as Whisper spells it, without surrounding spaces
-    start: float  # seconds from the utterance's first sample
-    end: float  # seconds from the utterance's first sample
-    probability: float  # the model's confidence in the word, 0..1
 
 
 @dataclass(frozen=True)
@@ -185,7 +175,7 @@ class Recognizer:
         """Run the model once on a second of silence, so that a GPU that cannot compute (cuBLAS
         missing, a driver too old) fails here rather than on the person's first turn."""
         segments, _info = model.transcribe(
-            np.zeros(SAMPLE_RATE, dtype=np.float32), language=self.config.language, beam_size=1,
+            np.zeros(ASR_RATE, dtype=np.float32), language=self.config.language, beam_size=1,
             temperature=[0.0], without_timestamps=True, max_new_tokens=1, vad_filter=False,
             condition_on_previous_text=False)
         for _ in segments:
@@ -265,7 +255,7 @@ class Recognizer:
             vad_filter=False,
         )
         words = []
-        total, done = len(audio) / SAMPLE_RATE, 0.0
+        total, done = len(audio) / ASR_RATE, 0.0
         for seg in segments:  # a generator: the model runs while it is read
             for w in seg.words or []:
                 text = w.word.strip()

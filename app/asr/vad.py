@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from app.core import ASR_RATE
+
 WINDOW = 512  # samples the model scores at a time (32 ms)
 _CONTEXT = 64  # samples of the previous window the model sees in front of each window
 
@@ -116,9 +117,9 @@ class StreamingVad:
     def __init__(self, config: VadConfig = VadConfig(), model: SileroVad | None = None) -> None:
         self.config = config
         self.model = model or SileroVad()
-        self._min_speech = config.min_speech_ms * SAMPLE_RATE // 1000
-        self._end_silence = config.end_silence_ms * SAMPLE_RATE // 1000
-        self._max_speech = int(config.max_speech_s * SAMPLE_RATE)
+        self._min_speech = config.min_speech_ms * ASR_RATE // 1000
+        self._end_silence = config.end_silence_ms * ASR_RATE // 1000
+        self._max_speech = int(config.max_speech_s * ASR_RATE)
         self.reset()
 
     def reset(self) -> None:

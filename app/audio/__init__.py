@@ -26,12 +26,11 @@ from app.audio.capture import Capture, CaptureChunk, CaptureConfig
 from app.audio.clock import BlockClock
 from app.audio.devices import DeviceInfo, choose_rate, list_devices, resolve_device
 from app.audio.files import atomic_path, read_audio, write_audio
-from app.audio.playback import FRAME_SAMPLES, Playback, PlaybackConfig
+from app.audio.playback import Playback, PlaybackConfig
 from app.audio.resample import StreamResampler, resample
 from app.audio.ring import RingBuffer
 
 __all__ = [
-    "FRAME_SAMPLES",
     "BlockClock",
     "Capture",
     "CaptureChunk",

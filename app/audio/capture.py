@@ -32,6 +32,7 @@ from app.audio.devices import (
 )
 from app.audio.resample import StreamResampler
 from app.audio.ring import RingBuffer
+from app.core import ASR_RATE, SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class CaptureConfig:
     samplerate: int | None = None  # device rate in Hz; None uses the device's default
     block_ms: float = 20.0  # PortAudio block length; also the reader's pace
     buffer_seconds: float = 4.0  # ring buffer length; the reader may fall this far behind
-    output_rates: tuple[int, ...] = (16000, 24000)  # rates the reader resamples to
+    output_rates: tuple[int, ...] = (ASR_RATE, SAMPLE_RATE)  # rates the reader resamples to
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
-RATE = 24000
-FRAME = RATE // 100  # 10 ms: the frame AEC3 works on
+AEC_FRAME = SAMPLE_RATE // 100  # 10 ms: the frame AEC3 works on
 CANCELLERS = ("aec3", "spectral")  # the choices `EchoConfig.canceller` accepts
 
 
@@ -75,14 +75,14 @@ class EchoCanceller:
         self._rtc, self._apm = load_apm(True, config.noise_suppression, config.high_pass)
         self._mic = np.zeros(0, dtype=np.float32)  # microphone samples not yet a whole frame
         self._ref = np.zeros(0, dtype=np.float32)  # their reference samples
-        self._out = np.zeros(FRAME, dtype=np.float32)  # processed, not yet returned (one frame)
+        self._out = np.zeros(AEC_FRAME, dtype=np.float32)  # processed, not yet returned (one frame)
         self.frames = 0  # 10 ms frames processed
         self._apm.set_stream_delay_ms(int(config.lead_ms))
 
     @property
     def latency(self) -> int:
         """Samples by which the output lags the input (one frame)."""
-        return FRAME
+        return AEC_FRAME
 
     def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """Clean `mic` ([N] float32, 24 kHz) of the echo of `reference` ([N], what the speakers
@@ -94,10 +94,10 @@ class EchoCanceller:
             raise ValueError(f"reference has {len(ref)} samples for {len(mic)} of microphone")
         self._mic = np.concatenate([self._mic, mic])
         self._ref = np.concatenate([self._ref, ref])
-        whole = len(self._mic) // FRAME * FRAME
+        whole = len(self._mic) // AEC_FRAME * AEC_FRAME
         done = [self._out]
-        for i in range(0, whole, FRAME):
-            done.append(self._frame(self._mic[i:i + FRAME], self._ref[i:i + FRAME]))
+        for i in range(0, whole, AEC_FRAME):
+            done.append(self._frame(self._mic[i:i + AEC_FRAME], self._ref[i:i + AEC_FRAME]))
         self._mic, self._ref = self._mic[whole:], self._ref[whole:]
         out = np.concatenate(done)
         self._out = out[len(mic):]
@@ -105,9 +105,9 @@ class EchoCanceller:
 
     def _frame(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
         rtc = self._rtc
-        r = rtc.AudioFrame(_pcm16_bytes(ref), RATE, 1, FRAME)
+        r = rtc.AudioFrame(_pcm16_bytes(ref), SAMPLE_RATE, 1, AEC_FRAME)
         self._apm.process_reverse_stream(r)
-        m = rtc.AudioFrame(bytearray(_pcm16_bytes(mic)), RATE, 1, FRAME)
+        m = rtc.AudioFrame(bytearray(_pcm16_bytes(mic)), SAMPLE_RATE, 1, AEC_FRAME)
         self._apm.process_stream(m)
         self.frames += 1
         return np.frombuffer(m.data, dtype=np.int16).astype(np.float32) / 32767.0

@@ -36,20 +36,17 @@ from app.audio.devices import (
 )
 from app.audio.resample import StreamResampler
 from app.audio.ring import RingBuffer
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
-
-#: Mimi frame: 80 ms at 24 kHz, the unit the TTS pushes.
-FRAME_SAMPLES = 1920
-
 
 @dataclass(frozen=True)
 class PlaybackConfig:
     """How to open the speaker."""
 
     device: str | int | None = None  # name (or part of it), index, or None for the default
-    samplerate: int = 24000  # rate of the pushed stream in Hz (the device may run at another)
+    samplerate: int = SAMPLE_RATE  # rate of the pushed stream in Hz (the device may run at another)
     block_ms: float = 20.0  # callback period; flush() takes effect within one of these
     buffer_seconds: float = 2.0  # ring buffer length (how far the producer may run ahead)
     ramp_ms: float = 5.0  # length of the fade at start, stop, flush and after underruns

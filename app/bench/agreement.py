@@ -20,10 +20,11 @@ from typing import Any
 
 import torch
 
+from app.core import Word
 from app.tts.engine import Dia2Engine
 from app.tts.options import GenerationOptions
 from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16, Precision
-from app.tts.prefix import PrefixTurn, Word
+from app.tts.prefix import PrefixTurn
 from app.tts.stream import AudioFrame
 
 log = logging.getLogger(__name__)

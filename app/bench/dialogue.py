@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from app.core import FRAME_RATE
+
 SENTENCES = [
     "Hello there, how are you doing today?", "I am fine, thanks for asking.",
     "What a lovely day it is!", "Tell me more about it, I want to know everything.",
@@ -69,7 +71,7 @@ def bench_dialogue(name: str, engine, words: int, seed: int = 1) -> DialogueBenc
         t0 = time.perf_counter()
         result = render_episode(prepared, engine)
         wall = time.perf_counter() - t0
-    frames = round(result.seconds * 12.5)
+    frames = round(result.seconds * FRAME_RATE)
     return DialogueBench(name, engine.device.type, engine.precision.name, len(prepared.script.words),
                          result.generations, round(result.seconds, 2), round(wall, 2),
                          round(result.seconds / wall, 3), round(1000 * wall / max(frames, 1), 2))

@@ -32,16 +32,16 @@ from pathlib import Path
 
 import numpy as np
 
-from app.audio.echo import FRAME, EchoCanceller, EchoConfig
+from app.audio.echo import AEC_FRAME, EchoCanceller, EchoConfig
 from app.audio.files import read_audio
 from app.audio.resample import resample
 from app.bench.room import ROOMS, Room, background_noise, echo_of
 from app.conversation.bargein import BargeInConfig, BargeInDetector, PlayedHistory
+from app.core import ASR_RATE, FRAME_SAMPLES, SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
-RATE = 24000
 CHUNK = 480  # 20 ms, the capture block
 CUT_S = 0.5  # for the word error rate after a barge-in: the reply stops this long after the person
 SHARED_AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
@@ -113,8 +113,8 @@ def speech_pair(folder: Path | None) -> tuple[np.ndarray, np.ndarray, str | None
     folder = folder or SHARED_AUDIO
     wavs = sorted(folder.glob("*.wav")) if folder.is_dir() else []
     if len(wavs) >= 2:
-        a, _ = read_audio(wavs[0], RATE)
-        b, _ = read_audio(wavs[1], RATE)
+        a, _ = read_audio(wavs[0], SAMPLE_RATE)
+        b, _ = read_audio(wavs[1], SAMPLE_RATE)
         return a, b, None
     espeak = shutil.which("espeak-ng")
     if espeak is None:
@@ -125,16 +125,16 @@ def speech_pair(folder: Path | None) -> tuple[np.ndarray, np.ndarray, str | None
         for i, text in enumerate(ESPEAK_TEXT):
             path = Path(tmp) / f"s{i}.wav"
             subprocess.run([espeak, "-w", str(path), text], check=True, capture_output=True)
-            out.append(read_audio(path, RATE)[0])
+            out.append(read_audio(path, SAMPLE_RATE)[0])
     return out[0], out[1], ESPEAK_TEXT[1]
 
 
 def character_stream(speech: np.ndarray, seconds: float) -> np.ndarray:
     """The character talking for `seconds`: the speech repeated with 0.3 s pauses, -20 dBFS."""
     speech = speech / (np.sqrt(np.mean(speech**2)) + 1e-12) * 0.1
-    gap = np.zeros(int(0.3 * RATE), np.float32)
-    n = int(seconds * RATE)
-    parts, have = [np.zeros(int(0.2 * RATE), np.float32)], int(0.2 * RATE)
+    gap = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    n = int(seconds * SAMPLE_RATE)
+    parts, have = [np.zeros(int(0.2 * SAMPLE_RATE), np.float32)], int(0.2 * SAMPLE_RATE)
     while have < n:
         parts += [speech, gap]
         have += len(speech) + len(gap)
@@ -165,9 +165,9 @@ def process(mic: np.ndarray, played: np.ndarray, kind: str) -> tuple[np.ndarray,
         return mic.copy(), 0.0
     cfg = EchoConfig(noise_suppression=kind.endswith("+ns"))
     aec = EchoCanceller(cfg)
-    lead = int(cfg.lead_ms * RATE / 1000)
+    lead = int(cfg.lead_ms * SAMPLE_RATE / 1000)
     ref = np.concatenate([played[lead:], np.zeros(lead, np.float32)])  # as the app: a bit ahead
-    out = np.zeros(len(mic) + FRAME, np.float32)
+    out = np.zeros(len(mic) + AEC_FRAME, np.float32)
     t0 = time.process_time()
     for i in range(0, len(mic), CHUNK):
         out[i:i + CHUNK] = aec.process(mic[i:i + CHUNK], ref[i:i + CHUNK])
@@ -189,9 +189,9 @@ def decide(signal: np.ndarray, voice16: np.ndarray, played: np.ndarray,
     pushed = 0
     for c in range(len(signal) // CHUNK):
         end = (c + 1) * CHUNK
-        while pushed < min(len(played), end + RATE):  # the producer runs ahead of the playhead
-            history.add(pushed, played[pushed:pushed + 1920])
-            pushed += 1920
+        while pushed < min(len(played), end + SAMPLE_RATE):  # the producer runs ahead of the playhead
+            history.add(pushed, played[pushed:pushed + FRAME_SAMPLES])
+            pushed += FRAME_SAMPLES
         if det.feed(signal[end - CHUNK:end], end, True, bool(voice16[c])):
             fires.append(end)
             det.reset()
@@ -208,7 +208,7 @@ def voice_activity(signal: np.ndarray) -> tuple[np.ndarray, float]:
     from app.asr.vad import StreamingVad
 
     vad = StreamingVad()
-    x16 = resample(signal, RATE, 16000)
+    x16 = resample(signal, SAMPLE_RATE, ASR_RATE)
     out = np.zeros(len(signal) // CHUNK, bool)
     t0 = time.process_time()
     for c in range(len(out)):
@@ -250,13 +250,13 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
     ref_words = None
     if recogniser is not None:
         ref_words = _words(person_text) if person_text else \
-            _words(" ".join(w.text for w in recogniser.transcribe(resample(person, RATE, 16000))))
+            _words(" ".join(w.text for w in recogniser.transcribe(resample(person, SAMPLE_RATE, ASR_RATE))))
     first = 4.0  # the person's first turn (s): after the first second's figures
     period = (config.seconds - first) / max(1, config.trials)
-    if period * RATE < len(person) + RATE:
+    if period * SAMPLE_RATE < len(person) + SAMPLE_RATE:
         raise UserError(f"{config.trials} turns of the person do not fit in {config.seconds} s; "
                         "give more --seconds or fewer --trials")
-    onsets = [int((first + k * period) * RATE) for k in range(config.trials)]
+    onsets = [int((first + k * period) * SAMPLE_RATE) for k in range(config.trials)]
     results = []
     for key in config.rooms:
         if key not in ROOMS:
@@ -282,11 +282,11 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
             for r, mic in streams.items():
                 outs[kind, r], c = process(mic, played, kind)
                 cpu += c
-            res.cpu_per_s[kind] = cpu / (len(streams) * n / RATE)
+            res.cpu_per_s[kind] = cpu / (len(streams) * n / SAMPLE_RATE)
             mic, out = streams[None], outs[kind, None]
-            a, b = int(0.2 * RATE), int(1.2 * RATE)
+            a, b = int(0.2 * SAMPLE_RATE), int(1.2 * SAMPLE_RATE)
             res.erle_first_s[kind] = _erle(mic[a:b], out[a:b])
-            res.erle_converged[kind] = _erle(mic[10 * RATE:], out[10 * RATE:])
+            res.erle_converged[kind] = _erle(mic[10 * SAMPLE_RATE:], out[10 * SAMPLE_RATE:])
             res.kept_db[kind], res.wer[kind] = {}, {}
             for r in config.ratios_db:
                 kept = []
@@ -305,7 +305,7 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
             # silent; the room's tail rings on), and the recogniser gets the rest of the turn
             cut = played.copy()
             for o in onsets:
-                cut[o + int(CUT_S * RATE):o + len(person) + RATE] = 0.0
+                cut[o + int(CUT_S * SAMPLE_RATE):o + len(person) + SAMPLE_RATE] = 0.0
             echo_cut = echo_of(cut, room, seed=config.seed)
             for kind in config.processings:
                 res.wer_cut[kind] = {}
@@ -323,9 +323,9 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
             say(f"  {name}")
             d = DecisionResult(name, kind)
             # the app's canceller output is one frame (10 ms) late
-            latency = FRAME if kind != "raw" or vkind != "raw" else 0
+            latency = AEC_FRAME if kind != "raw" or vkind != "raw" else 0
             fires, holds, cpu = decide(outs[kind, None], vads[vkind, None], played, logic)
-            minutes = n / RATE / 60
+            minutes = n / SAMPLE_RATE / 60
             d.false_fires_per_min = len(fires) / minutes
             d.false_holds_per_min = len(holds) / minutes
             for r in config.ratios_db:
@@ -334,11 +334,11 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
                 trials = []
                 for o in onsets:
                     t = Trial(o, o + len(person))
-                    lim = t.end + RATE // 2
+                    lim = t.end + SAMPLE_RATE // 2
                     f = [x for x in fires if o < x <= lim]
                     h = [x for x in holds if o < x <= lim]
-                    t.fire = (f[0] - o + latency) / RATE if f else None
-                    t.hold = (h[0] - o + latency) / RATE if h else None
+                    t.fire = (f[0] - o + latency) / SAMPLE_RATE if f else None
+                    t.hold = (h[0] - o + latency) / SAMPLE_RATE if h else None
                     trials.append(t)
                 hit = [t.fire for t in trials if t.fire is not None]
                 held = [t.hold for t in trials if t.hold is not None]
@@ -347,7 +347,7 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
                     "fire_s": float(np.median(hit)) if hit else None,
                     "hold_s": float(np.median(held)) if held else None,
                 }
-            d.cpu_per_s = (cpu + vad_cpu[vkind]) / (len(streams) * n / RATE)
+            d.cpu_per_s = (cpu + vad_cpu[vkind]) / (len(streams) * n / SAMPLE_RATE)
             res.decisions.append(d)
         results.append(res)
     return results
@@ -358,8 +358,8 @@ def _wer(recogniser, out: np.ndarray, onsets: list[int], length: int,
     """Mean word error rate of the person's turns (from 0.2 s before to 0.5 s after) in `out`."""
     errs = []
     for o in onsets:
-        seg = out[max(0, o - RATE // 5):o + length + RATE // 2]
-        hyp = _words(" ".join(w.text for w in recogniser.transcribe(resample(seg, RATE, 16000))))
+        seg = out[max(0, o - SAMPLE_RATE // 5):o + length + SAMPLE_RATE // 2]
+        hyp = _words(" ".join(w.text for w in recogniser.transcribe(resample(seg, SAMPLE_RATE, ASR_RATE))))
         errs.append(word_error_rate(ref_words, hyp))
     return float(np.mean(errs))
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from app.core import ASR_RATE
 from app.errors import first_line
 from app.tts.options import GenerationOptions
 from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16, Precision
@@ -197,7 +198,7 @@ def check_recognition(model: str | None) -> dict[str, Any]:
     config = AsrConfig(model=model, device="cuda", compute_type="float16", temperatures=(0.0,),
                        max_new_tokens=48, allow_download=False)
     rec = Recognizer(config)
-    sr = 16000  # the recogniser's input rate
+    sr = ASR_RATE  # the recogniser's input rate
     t = np.arange(5 * sr) / sr
     audio = (0.1 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
     words = rec.transcribe(audio)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RATE = 24000
+from app.core import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ ROOMS = {
 }
 
 
-def impulse_response(room: Room, seed: int = 0, rate: int = RATE) -> np.ndarray:
+def impulse_response(room: Room, seed: int = 0, rate: int = SAMPLE_RATE) -> np.ndarray:
     """The room's response [L] (direct path at sample 0), unit energy."""
     rng = np.random.default_rng(seed)
     if room.rt60_s <= 0:
@@ -80,7 +80,7 @@ def loudspeaker(x: np.ndarray, drive: float) -> np.ndarray:
     return np.tanh(drive * x) / drive
 
 
-def delayed(x: np.ndarray, room: Room, rate: int = RATE) -> np.ndarray:
+def delayed(x: np.ndarray, room: Room, rate: int = SAMPLE_RATE) -> np.ndarray:
     """`x` delayed by the room's delay, growing linearly by `drift_ms` per `drift_over_s`
     (fractional delays by linear interpolation)."""
     t = np.arange(len(x)) / rate
@@ -88,7 +88,7 @@ def delayed(x: np.ndarray, room: Room, rate: int = RATE) -> np.ndarray:
     return np.interp(t - d, t, x, left=0.0).astype(np.float32)
 
 
-def echo_of(played: np.ndarray, room: Room, seed: int = 0, rate: int = RATE) -> np.ndarray:
+def echo_of(played: np.ndarray, room: Room, seed: int = 0, rate: int = SAMPLE_RATE) -> np.ndarray:
     """What the microphone hears of `played` ([N] float32) in `room`, without noise."""
     y = _convolve(loudspeaker(played.astype(np.float64), room.clip_drive),
                   impulse_response(room, seed, rate))
@@ -110,7 +110,7 @@ class StreamingRoom:
     """The room applied to a stream chunk by chunk (a live echo path): loudspeaker, response and
     a fixed delay, by overlap-add. No drift; noise is left to the caller."""
 
-    def __init__(self, room: Room, seed: int = 0, rate: int = RATE) -> None:
+    def __init__(self, room: Room, seed: int = 0, rate: int = SAMPLE_RATE) -> None:
         h = impulse_response(room, seed, rate) * 10 ** (room.echo_db / 20)
         self._h = np.concatenate([np.zeros(int(round(room.delay_ms / 1000 * rate))), h])
         self._drive = room.clip_drive

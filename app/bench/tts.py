@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from app.core import FRAME_RATE, Word
 from app.tts.config import parse_config
 from app.tts.engine import Dia2Engine
 from app.tts.model import Dia2Model
 from app.tts.options import GenerationOptions
 from app.tts.precision import Precision, set_matmul_precision
-from app.tts.prefix import PrefixTurn, Word
+from app.tts.prefix import PrefixTurn
 from app.tts.shapes import published_config
 from app.tts.tokenizer import Dia2Tokenizer
 
@@ -121,7 +122,7 @@ def time_codec(engine: Dia2Engine, frames: int = 50) -> float | None:
 
 def time_prefill(engine: Dia2Engine, seconds: float, prefill: str = "batched") -> float:
     """Warm-up time for a prefix of `seconds` (one speaker, a word every 0.4 s)."""
-    frames = int(seconds * 12.5)
+    frames = int(seconds * FRAME_RATE)
     k = engine.config.data.num_codebooks
     words = tuple(Word("word", 0.4 * i + 0.05, 0.4 * i + 0.3) for i in range(int(seconds / 0.4)))
     turn = PrefixTurn(2, words, codes=torch.randint(0, 2048, (k, frames)))
@@ -149,7 +150,7 @@ def bench_engine(name: str, engine: Dia2Engine, frames: int, prefixes: tuple[flo
     total = [a + b for a, b in zip(dec, dep, strict=True)]
     ms = statistics.median(total)
     prefill = {f"{s:g}s": round(time_prefill(engine, s), 2) for s in prefixes
-               if s * 12.5 < engine.config.max_context_steps - 50}
+               if s * FRAME_RATE < engine.config.max_context_steps - 50}
     dev = engine.device
     return TtsBench(
         name=name,
@@ -158,7 +159,7 @@ def bench_engine(name: str, engine: Dia2Engine, frames: int, prefixes: tuple[flo
         frames=len(total),
         ms_per_frame=round(ms, 3),
         frames_per_s=round(1000 / ms, 2),
-        realtime_factor=round(1000 / ms / 12.5, 3),
+        realtime_factor=round(1000 / ms / FRAME_RATE, 3),
         decoder_ms=round(statistics.median(dec), 3),
         depformer_ms=round(statistics.median(dep), 3),
         codec_ms=None if (c := time_codec(engine)) is None else round(c, 3),

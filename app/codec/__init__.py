@@ -3,9 +3,6 @@ streaming decode) and voice-sample preparation."""
 
 from app.codec.mimi import (
     DEFAULT_CODEBOOKS,
-    FRAME_RATE,
-    FRAME_SIZE,
-    SAMPLE_RATE,
     MimiCodec,
     MimiStreamDecoder,
     check_audio,
@@ -14,9 +11,6 @@ from app.codec.voice import prepare_voice
 
 __all__ = [
     "DEFAULT_CODEBOOKS",
-    "FRAME_RATE",
-    "FRAME_SIZE",
-    "SAMPLE_RATE",
     "MimiCodec",
     "MimiStreamDecoder",
     "check_audio",

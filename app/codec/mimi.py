@@ -26,13 +26,11 @@ import torch
 from moshi.models import loaders
 from moshi.models.compression import MimiModel
 
+from app.core import FRAME_RATE, FRAME_SAMPLES, SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 24000  # Hz, Mimi's (and Dia2's) audio rate
-FRAME_RATE = 12.5  # codec frames a second
-FRAME_SIZE = 1920  # samples a frame = SAMPLE_RATE / FRAME_RATE
 DEFAULT_CODEBOOKS = 32  # codebooks Dia2 uses
 CONFIG_METADATA_KEY = "mimi_config"  # safetensors metadata entry that may hold a moshi mimi_config
 
@@ -60,14 +58,14 @@ class MimiCodec:
 
     sample_rate: int = SAMPLE_RATE
     frame_rate: float = FRAME_RATE
-    frame_size: int = FRAME_SIZE
+    frame_size: int = FRAME_SAMPLES
 
     def __init__(self, model: MimiModel) -> None:
         """Wrap a moshi `MimiModel` (already on its device, in eval mode)."""
-        if model.sample_rate != SAMPLE_RATE or model.frame_size != FRAME_SIZE:
+        if model.sample_rate != SAMPLE_RATE or model.frame_size != FRAME_SAMPLES:
             raise UserError(
                 f"this Mimi runs at {model.sample_rate} Hz with {model.frame_size}-sample frames; "
-                f"Dia2 needs {SAMPLE_RATE} Hz and {FRAME_SIZE}. Use the moshi Mimi checkpoint."
+                f"Dia2 needs {SAMPLE_RATE} Hz and {FRAME_SAMPLES}. Use the moshi Mimi checkpoint."
             )
         self.model = model
         self.device = next(model.parameters()).device
@@ -141,8 +139,8 @@ class MimiCodec:
         The tail is padded with silence to a whole frame: T = ceil(samples / 1920).
         """
         wav = check_audio(audio, sample_rate)
-        frames = -(-wav.shape[0] // FRAME_SIZE)
-        padded = np.zeros(frames * FRAME_SIZE, dtype=np.float32)
+        frames = -(-wav.shape[0] // FRAME_SAMPLES)
+        padded = np.zeros(frames * FRAME_SAMPLES, dtype=np.float32)
         padded[: wav.shape[0]] = wav
         x = torch.from_numpy(padded).to(self.device).view(1, 1, -1)
         with self._batch_mode():

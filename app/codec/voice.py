@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from app.codec.mimi import FRAME_SIZE, SAMPLE_RATE
+from app.core import FRAME_SAMPLES, SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def prepare_voice(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> np.nda
     if rate != sample_rate:
         log.info("%s: resampling %d Hz -> %d Hz", path, rate, sample_rate)
         mono = soxr.resample(mono, rate, sample_rate, quality="HQ").astype(np.float32)
-    if mono.shape[0] < max(FRAME_SIZE * sample_rate // SAMPLE_RATE, MIN_SECONDS * sample_rate):
+    if mono.shape[0] < max(FRAME_SAMPLES * sample_rate // SAMPLE_RATE, MIN_SECONDS * sample_rate):
         raise UserError(
             f"{path} is only {mono.shape[0] / sample_rate * 1000:.0f} ms long; "
             "a voice sample needs a few seconds of speech."

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from app.core import ASR_RATE, FRAME_SAMPLES, SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ def _cmd_listen(args) -> int:
 def _cmd_transcribe(args) -> int:
     from app.audio.files import read_audio
 
-    audio, rate = read_audio(args.file, 16000)
+    audio, rate = read_audio(args.file, ASR_RATE)
     recognizer = _recognizer(args)
     total = len(audio) / rate
     t0 = time.perf_counter()
@@ -256,7 +257,7 @@ def _cmd_transcribe(args) -> int:
 
 
 # -- play ----------------------------------------------------------------------------------------
-def _demo_clip(rate: int = 24000) -> np.ndarray:
+def _demo_clip(rate: int = SAMPLE_RATE) -> np.ndarray:
     """A short rising three-note chime: something to play without a file."""
     parts = []
     for f in (523.25, 659.25, 783.99):
@@ -267,11 +268,11 @@ def _demo_clip(rate: int = 24000) -> np.ndarray:
 
 def _cmd_play(args) -> int:
     from app.audio.files import read_audio
-    from app.audio.playback import FRAME_SAMPLES, Playback, PlaybackConfig
+    from app.audio.playback import Playback, PlaybackConfig
 
     if args.file is None and not args.demo:
         raise UserError("give a FILE to play, or --demo for a short test sound")
-    audio = _demo_clip() if args.file is None else read_audio(args.file, 24000)[0]
+    audio = _demo_clip() if args.file is None else read_audio(args.file, SAMPLE_RATE)[0]
     frames = (audio[i : i + FRAME_SAMPLES] for i in range(0, len(audio), FRAME_SAMPLES))
     with Playback(PlaybackConfig(device=args.output)) as pb:
         print(
@@ -279,10 +280,10 @@ def _cmd_play(args) -> int:
             file=sys.stderr,
         )
         pb.feed(frames)
-        total = len(audio) / 24000
+        total = len(audio) / SAMPLE_RATE
         while not pb.wait(timeout=0.1):
             print(
-                f"\r{pb.position() / 24000:6.2f} / {total:.2f} s",
+                f"\r{pb.position() / SAMPLE_RATE:6.2f} / {total:.2f} s",
                 end="",
                 file=sys.stderr,
                 flush=True,

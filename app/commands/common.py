@@ -8,9 +8,9 @@ import math
 from pathlib import Path
 
 from app.assets.tts_loader import DEFAULT_MODEL, TtsChoice
+from app.core import Word
 from app.errors import UserError
 from app.tts.options import GenerationOptions
-from app.tts.prefix import Word
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:

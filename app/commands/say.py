@@ -21,6 +21,7 @@ from app.commands.common import (
     tts_choice,
 )
 from app.commands.say_script import add_script_args, check_plain_say, run_dialogue, wants_dialogue
+from app.core import ASR_RATE, SAMPLE_RATE, Word
 from app.errors import UserError
 
 
@@ -57,7 +58,7 @@ def _read_voice(args):
             raise UserError("--voice-words needs --voice (the recording the words belong to)")
         return None, None
     audio = prepare_voice(args.voice)
-    words = read_words(args.voice_words, duration=len(audio) / 24000) if args.voice_words else None
+    words = read_words(args.voice_words, duration=len(audio) / SAMPLE_RATE) if args.voice_words else None
     return audio, words
 
 
@@ -75,7 +76,6 @@ def _transcribe(args, audio: np.ndarray):
     """Word times of the voice recording from speech recognition (when --voice-words is absent)."""
     from app.asr.recognizer import AsrConfig, Recognizer
     from app.audio.resample import resample
-    from app.tts.prefix import Word
 
     if args.demo:
         from app.assets.packaged import packaged_asr_config
@@ -84,7 +84,7 @@ def _transcribe(args, audio: np.ndarray):
     else:
         config = AsrConfig()
     recognizer = Recognizer(config)
-    words = recognizer.transcribe(resample(audio, 24000, 16000))
+    words = recognizer.transcribe(resample(audio, SAMPLE_RATE, ASR_RATE))
     print_recognition_notice(recognizer)
     if not words:
         raise UserError(f"no words were recognised in {args.voice}; give --voice-words")
@@ -147,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
         if args.out and pcm:
             from app.audio.files import write_audio
 
-            write_audio(args.out, np.concatenate(pcm), 24000, subtype="PCM_16")
-            print(f"stopped: the {len(pcm) * len(pcm[0]) / 24000:.2f} s made so far are in "
+            write_audio(args.out, np.concatenate(pcm), SAMPLE_RATE, subtype="PCM_16")
+            print(f"stopped: the {len(pcm) * len(pcm[0]) / SAMPLE_RATE:.2f} s made so far are in "
                   f"{args.out}", file=sys.stderr)
         raise
     finally:
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         from app.audio.files import write_audio
 
-        write_audio(args.out, audio, 24000, subtype="PCM_16")
+        write_audio(args.out, audio, SAMPLE_RATE, subtype="PCM_16")
     if stream.truncated and args.max_frames is not None:
         print(f"stopped after --max-frames {args.max_frames} steps, before the whole script was "
               "spoken", file=sys.stderr)
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         print("warning: the context ran out before the whole script was spoken", file=sys.stderr)
     report = {
         "output": args.out,
-        "seconds": round(len(audio) / 24000, 3),
+        "seconds": round(len(audio) / SAMPLE_RATE, 3),
         "seed": stream.seed,
         "words": [{"word": w.word, "start": round(w.start, 3)} for w in words],
         "timings": {

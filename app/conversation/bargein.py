@@ -46,12 +46,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RATE = 24000
+from app.core import SAMPLE_RATE
+
 _FRAME = 960  # 40 ms analysis frame
 _NFFT = 1024
 _LAG_STEP = 120  # 5 ms between candidate delays
 _LO, _HI = 150.0, 5000.0  # the band compared (Hz)
-_LEARN_FIRST = RATE // 2  # the first half second of echo always teaches the gain
+_LEARN_FIRST = SAMPLE_RATE // 2  # the first half second of echo always teaches the gain
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class PlayedHistory:
     """The last `seconds` of the pushed playback stream, by pushed-sample position."""
 
     def __init__(self, seconds: float = 10.0) -> None:
-        self._buf = np.zeros(int(seconds * RATE), dtype=np.float32)
+        self._buf = np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
         self.end = 0  # pushed position after the newest sample held
 
     def add(self, start: int, samples: np.ndarray) -> None:
@@ -122,10 +123,10 @@ class BargeInDetector:
     def __init__(self, config: BargeInConfig, history: PlayedHistory) -> None:
         self.config = config
         self.history = history
-        freqs = np.fft.rfftfreq(_NFFT, 1 / RATE)
+        freqs = np.fft.rfftfreq(_NFFT, 1 / SAMPLE_RATE)
         self._band = (freqs >= _LO) & (freqs <= _HI)
         self._win = np.hanning(_FRAME).astype(np.float32)
-        self._reach = int(config.window_s * RATE) // _LAG_STEP * _LAG_STEP
+        self._reach = int(config.window_s * SAMPLE_RATE) // _LAG_STEP * _LAG_STEP
         self._lags = np.arange(-self._reach, self._reach + 1, _LAG_STEP)
         self._margin = 10 ** (config.echo_margin_db / 10)
         nb = int(self._band.sum())
@@ -143,7 +144,7 @@ class BargeInDetector:
     @property
     def delay_s(self) -> float:
         """The echo delay the detector currently believes, relative to the playhead (s)."""
-        return float(self._lags[int(np.argmax(self._score))]) / RATE
+        return float(self._lags[int(np.argmax(self._score))]) / SAMPLE_RATE
 
     @property
     def echo_gain_db(self) -> float:
@@ -182,13 +183,13 @@ class BargeInDetector:
             self._run += n
         else:
             self._run = max(0.0, self._run - n / 2) if voice else 0.0
-        return self._run >= self.config.min_speech_s * RATE
+        return self._run >= self.config.min_speech_s * SAMPLE_RATE
 
     @property
     def suspects(self) -> bool:
         """The last `hold_s` of microphone chunks all stood out of the echo: perhaps the person.
         Before voice activity can confirm it, the caller may hold playback."""
-        return self._held >= self.config.hold_s * RATE
+        return self._held >= self.config.hold_s * SAMPLE_RATE
 
     def _person(self, position: int, n: int) -> bool:
         """Echo analysis of the current frame; True if the person's share is large enough."""
@@ -207,7 +208,7 @@ class BargeInDetector:
         if ref_power.max() > 0:
             am, ax = np.sqrt(pm), np.sqrt(px)
             sim = (ax @ am) / (np.linalg.norm(ax, axis=1) * np.linalg.norm(am) + 1e-20)
-            decay = np.exp(-n / (0.5 * RATE))
+            decay = np.exp(-n / (0.5 * SAMPLE_RATE))
             self._score = decay * self._score + (1 - decay) * sim
         best = int(np.argmax(self._score))
         if self._learned < _LEARN_FIRST:  # delay not known yet: the loudest at any delay
@@ -216,7 +217,7 @@ class BargeInDetector:
             near = px[max(0, best - 1) : best + 2].max(axis=0)
         # 3. prediction and residual
         gain = self._smooth(self._num) / self._smooth(self._den)
-        tail = self._tail * np.exp(-n / (0.06 * RATE))
+        tail = self._tail * np.exp(-n / (0.06 * SAMPLE_RATE))
         echo = np.maximum(gain * near, tail)
         self._tail = echo
         share = float(np.maximum(pm - self._margin * echo, 0).sum()) / mic_power
@@ -225,7 +226,7 @@ class BargeInDetector:
         # 2. gain: least squares over frames that look like echo alone
         if not person or self._learned < _LEARN_FIRST:
             self._learned += n
-            a = np.exp(-n / (1.0 * RATE))
+            a = np.exp(-n / (1.0 * SAMPLE_RATE))
             ref_best = px[best]
             self._num = a * self._num + (1 - a) * pm * ref_best
             self._den = a * self._den + (1 - a) * ref_best * ref_best

@@ -39,13 +39,12 @@ import tomllib
 from app.brains.factory import BrainConfig, brain_config_from_mapping
 from app.brains.local_llm import TransformersConfig
 from app.brains.persona import persona_prompt
+from app.core import APP_NAME, ASR_RATE, SAMPLE_RATE, Word
 from app.errors import UserError
 from app.tts.options import GenerationOptions
-from app.tts.prefix import Word
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "dia2-voicechat"
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "resources" / "characters"
 _TOP_KEYS = {"name", "persona", "greeting", "voice", "brain", "dia2"}
 _VOICE_KEYS = {"sample", "transcript", "words"}
@@ -265,7 +264,7 @@ def voice_words(character: Character, audio24k, transcribe: Callable[[Any], list
     from app.audio.resample import resample
 
     words = tuple(Word(w.text, float(w.start), float(w.end))
-                  for w in transcribe(resample(audio24k, 24000, 16000)))
+                  for w in transcribe(resample(audio24k, SAMPLE_RATE, ASR_RATE)))
     if not words:
         raise UserError(f"no speech was recognised in the voice sample {character.voice}; use a "
                         "recording of clear speech, or give its words in [voice] words = [...]")

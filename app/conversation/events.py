@@ -13,7 +13,7 @@ from enum import Enum
 
 import numpy as np
 
-from app.tts.prefix import Word
+from app.core import Word
 
 
 class State(str, Enum):

@@ -19,6 +19,7 @@ import soundfile as sf
 from app.atomic import write_atomic
 from app.conversation.recorder import write_subtitles
 from app.conversation.wavlog import HEADER_BYTES
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 TRACKS = ("person", "character")
@@ -60,7 +61,7 @@ def export_session(folder: str | Path, to: str | Path | None = None) -> dict:
             if (src / name).is_file():
                 shutil.copyfile(src / name, dst / name)
     tracks = {}
-    rate = int(data.get("sample_rate", 24000))
+    rate = int(data.get("sample_rate", SAMPLE_RATE))
     for t in TRACKS:
         path = dst / f"{t}.wav"
         if path.is_file():

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from app.conversation.session import Session
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 
@@ -22,7 +23,7 @@ def read_turns(files: Sequence[str | Path]) -> list[np.ndarray]:
 
     audios = []
     for f in files:
-        audio, _ = read_audio(f, 24000)
+        audio, _ = read_audio(f, SAMPLE_RATE)
         if len(audio) == 0:
             raise UserError(f"{f} holds no audio")
         audios.append(audio)

@@ -33,6 +33,7 @@ from app.asr.vad import VadConfig
 from app.audio.echo import EchoConfig
 from app.conversation.bargein import BargeInConfig, BargeInDetector, PlayedHistory, TappedSink
 from app.conversation.events import Error, Event, Hearing, State, level_of
+from app.core import ASR_RATE, SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class LiveSession:
         try:
             if self.cancelling:
                 self._aec = EchoCanceller(self.config.echo)
-                self._to16 = StreamResampler(24000, 16000)
+                self._to16 = StreamResampler(SAMPLE_RATE, ASR_RATE)
             self.playback = Playback(PlaybackConfig(device=self.config.output)).start()
             self._sink = TappedSink(DeviceSink(self.playback, self.clock), history)
             self.out = self.out or new_session_folder(self.character)
@@ -221,12 +222,12 @@ class LiveSession:
     def _on_chunk(self, chunk) -> None:
         p = self.pipeline
         muted = self._muted
-        raw16, raw24 = chunk.at(16000), chunk.at(24000)
+        raw16, raw24 = chunk.at(ASR_RATE), chunk.at(SAMPLE_RATE)
         if muted:
             raw16, raw24 = np.zeros_like(raw16), np.zeros_like(raw24)
         else:  # a clipping microphone (or the resampler's overshoot on it) stays in range
             raw16, raw24 = np.clip(raw16, -1.0, 1.0), np.clip(raw24, -1.0, 1.0)
-        at = max(0.0, p.timeline.now() - len(raw24) / 24000)
+        at = max(0.0, p.timeline.now() - len(raw24) / SAMPLE_RATE)
         if self._aec is not None:
             # the character's echo out, before anyone listens (one 10 ms frame later)
             a24 = self._aec.process(raw24, self._reference(chunk, len(raw24)))
@@ -234,11 +235,11 @@ class LiveSession:
             s16 = s24 = None  # the cleaned streams count their own samples
         else:
             a16, a24 = raw16, raw24
-            s16, s24 = chunk.starts.get(16000), chunk.starts.get(24000)
+            s16, s24 = chunk.starts.get(ASR_RATE), chunk.starts.get(SAMPLE_RATE)
         if self.session.recorder is not None:
-            self.session.recorder.write("person", round(at * 24000), a24)
+            self.session.recorder.write("person", round(at * SAMPLE_RATE), a24)
             if self._aec is not None:
-                self.session.recorder.write_side("microphone", round(at * 24000), raw24)
+                self.session.recorder.write_side("microphone", round(at * SAMPLE_RATE), raw24)
         self._emit(level_of(a24, "person", at))
         if not muted:
             self._ptt.feed(a16, a24, s16, s24)
@@ -298,9 +299,9 @@ class LiveSession:
         t = self.capture.time_of(chunk.start + len(chunk.samples) - 1) if len(chunk.samples) \
             else None
         if t is None or t <= 0:  # no capture clock: the playhead now, as the gate does
-            end = self._sink.position() + lead * 24000
+            end = self._sink.position() + lead * SAMPLE_RATE
             return self._history.at(np.floor(end - n + step))
-        times = t + 1 / chunk.rate - (n - step) / 24000 + lead
+        times = t + 1 / chunk.rate - (n - step) / SAMPLE_RATE + lead
         pos = self.playback.positions(times)
         ref = self._history.at(np.floor(pos))
         if n:  # a playhead that stands (held, dry, before the first block) plays silence
@@ -316,7 +317,7 @@ class LiveSession:
         if t is None or t <= 0:
             return now
         at = self.playback.position(t + 1 / chunk.rate)
-        return at if abs(at - now) < 24000 else now  # a clock that disagrees by 1 s is not used
+        return at if abs(at - now) < SAMPLE_RATE else now  # a clock that disagrees by 1 s is not used
 
     def _on_error(self, exc: UserError) -> None:
         self.failure = exc

@@ -49,10 +49,10 @@ from app.conversation.reply import ReplyText
 from app.conversation.speaking import SpokenReply, speak_reply
 from app.conversation.timeline import Timeline
 from app.conversation.turns import CHARACTER, PERSON, Conversation, Turn, words_from
+from app.core import ASR_RATE, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-RATE = 24000
 REPLY_JOIN_S = 5.0  # longest wait for a cancelled brain's thread at the end of a reply
 
 
@@ -255,9 +255,9 @@ class TurnPipeline:
     def _person_turn(self, job: _Job) -> None:
         self._set_state(State.RECOGNISING)
         audio = job.audio24k
-        start = job.timeline if job.timeline is not None else self.timeline.place_person(len(audio) / RATE)
+        start = job.timeline if job.timeline is not None else self.timeline.place_person(len(audio) / SAMPLE_RATE)
         if job.record_audio and self.recorder is not None:
-            self.recorder.write("person", round(start * RATE), audio)
+            self.recorder.write("person", round(start * SAMPLE_RATE), audio)
         t0 = self.clock()
         words: list = []
         try:
@@ -265,7 +265,7 @@ class TurnPipeline:
             if a16 is None:
                 from app.audio.resample import resample
 
-                a16 = resample(audio, RATE, 16000)
+                a16 = resample(audio, SAMPLE_RATE, ASR_RATE)
             words = list(words_from(self.recognizer.transcribe(a16)))
         except Exception as exc:
             self.emit(Error(f"speech recognition failed: {exc}", "recognition"))
@@ -278,7 +278,7 @@ class TurnPipeline:
         if len(audio) >= 1:
             codes = self.engine.codec.encode(audio)
         t2 = self.clock()
-        turn = self.conversation.add(Turn(0, PERSON, tuple(words), codes, start, len(audio) / RATE))
+        turn = self.conversation.add(Turn(0, PERSON, tuple(words), codes, start, len(audio) / SAMPLE_RATE))
         self.emit(PersonWords(turn.index, turn.words, start))
         self._added(turn)
         if not words:

@@ -38,11 +38,11 @@ from app.atomic import write_atomic
 from app.conversation.subtitles import cues, to_srt, to_vtt
 from app.conversation.turns import Turn
 from app.conversation.wavlog import RecordingError, WavAppender, describe_os_error
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
-RATE = 24000
 TRACKS = ("person", "character")
 SIDE_TRACKS = ("microphone",)  # recorded beside the mix, not in it; written only when used
 FORMAT_VERSION = 1
@@ -86,9 +86,9 @@ class SessionRecorder:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RecordingError(folder_error(exc, self.folder)) from exc
-        self._wavs = {t: WavAppender(self.folder / f"{t}.wav", RATE) for t in TRACKS}
+        self._wavs = {t: WavAppender(self.folder / f"{t}.wav", SAMPLE_RATE) for t in TRACKS}
         self._side: dict[str, WavAppender] = {}  # side tracks opened so far
-        self._mix = WavAppender(self.folder / "mix.wav", RATE)
+        self._mix = WavAppender(self.folder / "mix.wav", SAMPLE_RATE)
         self._last_sync = time.monotonic()
         self.meta.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         self._save_transcript()
@@ -120,7 +120,7 @@ class SessionRecorder:
                 if track not in self._side:
                     if track not in SIDE_TRACKS:
                         raise ValueError(f"no side track {track!r}")
-                    self._side[track] = WavAppender(self.folder / f"{track}.wav", RATE)
+                    self._side[track] = WavAppender(self.folder / f"{track}.wav", SAMPLE_RATE)
                     self._save_transcript()
                 wav = self._side[track]
                 x = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -178,7 +178,7 @@ class SessionRecorder:
             "format": "dia2-voicechat-session",
             "version": FORMAT_VERSION,
             **self.meta,
-            "sample_rate": RATE,
+            "sample_rate": SAMPLE_RATE,
             "files": {"person": "person.wav", "character": "character.wav", "mix": "mix.wav",
                       **{t: f"{t}.wav" for t in self._side}},
             "turns": list(self._turns),
@@ -210,7 +210,7 @@ class SessionRecorder:
             if not self.failed:
                 end = max(w.samples for w in self._wavs.values())
                 self.advance(end)
-                self.meta["duration"] = round(end / RATE, 3)
+                self.meta["duration"] = round(end / SAMPLE_RATE, 3)
                 self._save_transcript()
             self._closed = True
             for w in (*self._wavs.values(), *self._side.values(), self._mix):

@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.conversation.character import APP_NAME, Character, voice_words
+from app.conversation.character import Character, voice_words
 from app.conversation.turns import CHARACTER, Turn
+from app.core import APP_NAME, FRAME_RATE, SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -121,10 +122,10 @@ def voice_turn(character: Character, engine, recognizer, max_frames: int,
     audio = prepare_voice(character.voice)
     words = voice_words(character, audio, recognizer.transcribe, cache_dir)
     codes = engine.codec.encode(audio)
-    turn = Turn(-1, CHARACTER, words, codes, 0.0, len(audio) / 24000).cropped(max_frames)
+    turn = Turn(-1, CHARACTER, words, codes, 0.0, len(audio) / SAMPLE_RATE).cropped(max_frames)
     if not turn.words:
         raise UserError(f"the voice sample {character.voice} has no whole word in its first "
-                        f"{max_frames / 12.5:.0f} s; use a recording that starts with speech")
+                        f"{max_frames / FRAME_RATE:.0f} s; use a recording that starts with speech")
     return turn
 
 

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-RATE = 24000
+from app.core import SAMPLE_RATE
 
 
 class PlaybackSink(Protocol):
@@ -75,7 +75,7 @@ class VirtualSink:
         if self.mode == "instant":
             self._head = float(self._pushed)
         elif self.mode == "realtime":
-            self._head = min(float(self._pushed), self._head + (now - self._head_time) * RATE)
+            self._head = min(float(self._pushed), self._head + (now - self._head_time) * SAMPLE_RATE)
         self._head_time = now
 
     def write(self, pcm: np.ndarray) -> None:
@@ -121,9 +121,9 @@ class VirtualSink:
                         return t
                 return None
             if sample < self._head:
-                return self._head_time - (self._head - sample) / RATE
+                return self._head_time - (self._head - sample) / SAMPLE_RATE
             if self.mode == "realtime" and sample < self._pushed:
-                return self._head_time + (sample - self._head) / RATE
+                return self._head_time + (sample - self._head) / SAMPLE_RATE
             return None
 
     def audio(self) -> np.ndarray:

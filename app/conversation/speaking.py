@@ -24,14 +24,12 @@ import torch
 from app.conversation.events import Error, OutputChunk, ReplyPlaced, ReplyWord, level_of
 from app.conversation.reply import ReplyText, feed_segment
 from app.conversation.turns import CHARACTER, Turn
+from app.core import FRAME_SAMPLES, SAMPLE_RATE, Word
 from app.errors import UserError
-from app.tts.prefix import Word
 from app.tts.stream import AudioFrame
 
 log = logging.getLogger(__name__)
 
-RATE = 24000
-FRAME = 1920
 
 
 @dataclass
@@ -54,7 +52,7 @@ class _Audio:
     """The reply's samples in one growing buffer, and how much of it is recorded."""
 
     def __init__(self) -> None:
-        self.buf = np.zeros(RATE * 4, dtype=np.float32)
+        self.buf = np.zeros(SAMPLE_RATE * 4, dtype=np.float32)
         self.n = 0
         self.committed = 0
 
@@ -97,7 +95,7 @@ def speak_reply(p, text: ReplyText, index: int, cancel: threading.Event) -> Spok
             placed.append(p.timeline.place_reply(out.first_heard))
             p.emit(ReplyPlaced(index, placed[0]))
         if p.recorder is not None:
-            p.recorder.write("character", round(placed[0] * RATE) + audio.committed,
+            p.recorder.write("character", round(placed[0] * SAMPLE_RATE) + audio.committed,
                              audio.buf[audio.committed:heard])
         audio.committed = heard
 
@@ -134,20 +132,20 @@ def speak_reply(p, text: ReplyText, index: int, cancel: threading.Event) -> Spok
                     out.gen_seconds += clock() - t
                     if out.first_frame is None:
                         out.first_frame = clock()
-                    pcm = ev.pcm if ev.pcm is not None else np.zeros(FRAME, np.float32)
+                    pcm = ev.pcm if ev.pcm is not None else np.zeros(FRAME_SAMPLES, np.float32)
                     sink.write(pcm)
                     if cancel.is_set():  # interrupted while writing: drop what got queued
                         sink.flush()
                         break
                     p.emit(OutputChunk(index, audio.n, pcm))
-                    p.emit(level_of(pcm, "character", placed[0] + audio.n / RATE if placed else None))
+                    p.emit(level_of(pcm, "character", placed[0] + audio.n / SAMPLE_RATE if placed else None))
                     audio.add(pcm)
                     out.codes.append(ev.codes)
                     out.frames += 1
                     commit()
                     t = clock()
                 else:
-                    start = seg_frame0 * FRAME / RATE + ev.start
+                    start = seg_frame0 * FRAME_SAMPLES / SAMPLE_RATE + ev.start
                     starts.append((ev.word, start))
                     p.emit(ReplyWord(index, ev.word, start, placed[0] + start if placed else None))
         except Exception as exc:  # a failing generation ends the reply, not the session
@@ -159,7 +157,7 @@ def speak_reply(p, text: ReplyText, index: int, cancel: threading.Event) -> Spok
             text.wake()
             feeder.join()
         out.segments += 1
-        seg_ends.append((seg_word0, out.frames * FRAME / RATE))
+        seg_ends.append((seg_word0, out.frames * FRAME_SAMPLES / SAMPLE_RATE))
         if cancel.is_set() or (left is not None and stream.stats.steps >= left):
             break  # interrupted, failed, or the frame cap was reached
         pushed_to = fed[0] if fed else next_word
@@ -174,7 +172,7 @@ def speak_reply(p, text: ReplyText, index: int, cancel: threading.Event) -> Spok
         if text.done and next_word >= len(text.words):
             break
         seg_codes = out.codes[seg_frame0:]
-        seg_words = tuple(Word(w.text, w.start - seg_frame0 * FRAME / RATE, w.end - seg_frame0 * FRAME / RATE)
+        seg_words = tuple(Word(w.text, w.start - seg_frame0 * FRAME_SAMPLES / SAMPLE_RATE, w.end - seg_frame0 * FRAME_SAMPLES / SAMPLE_RATE)
                           for w in _word_times(starts, seg_ends)[seg_word0:])
         extra = Turn(-2, CHARACTER, seg_words, torch.stack(seg_codes, dim=1) if seg_codes else None)
     sink.end()
@@ -187,14 +185,14 @@ def speak_reply(p, text: ReplyText, index: int, cancel: threading.Event) -> Spok
         heard = int(np.clip(p.interrupted_at - start_sample, 0, audio.n))
         commit(limit=heard)
         out.interrupted = True
-        heard_s = heard / RATE
+        heard_s = heard / SAMPLE_RATE
         words = [Word(w.text, w.start, min(w.end, heard_s)) for w in words
                  if w.start + cfg.heard_word_min_s <= heard_s]
-        out.codes = out.codes[: heard // FRAME]
+        out.codes = out.codes[: heard // FRAME_SAMPLES]
         out.duration = heard_s
     else:
         commit()
-        out.duration = audio.n / RATE
+        out.duration = audio.n / SAMPLE_RATE
         # a word placed on the frame where a frame cap cut the audio was never spoken
         words = [Word(w.text, w.start, min(w.end, out.duration)) for w in words
                  if w.start < out.duration]

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from app.brains.base import Message
-from app.tts.prefix import PrefixTurn, Word
-from app.tts.script import FRAME_RATE
+from app.core import FRAME_RATE, Word
+from app.tts.prefix import PrefixTurn
 
 CHARACTER = 1  # Dia2's [S1]
 PERSON = 2  # Dia2's [S2]

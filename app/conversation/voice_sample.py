@@ -23,11 +23,11 @@ import tomllib
 from app.atomic import write_atomic
 from app.audio.files import write_audio
 from app.conversation.character import character_files, load_character, user_characters_dir
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
-RATE = 24000  # sample rate of voice samples (the Mimi codec's rate)
 MIN_SECONDS = 2.0  # shorter samples give Dia2 too little to imitate
 MAX_SECONDS = 30.0  # longer samples crowd the prefix out of the model's context
 SILENCE_PEAK = 0.02  # a sample whose loudest point stays below this (about -34 dBFS) is silent
@@ -42,7 +42,7 @@ _KEY_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 def check_voice_audio(audio24k: np.ndarray) -> np.ndarray:
     """The sample as mono float32 [N] at 24 kHz, or a `UserError` saying what to change."""
     x = np.asarray(audio24k, dtype=np.float32).reshape(-1)
-    seconds = len(x) / RATE
+    seconds = len(x) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
         raise UserError(f"the voice sample is {seconds:.1f} s long; record or import at least "
                         f"{MIN_SECONDS:.0f} s of clear speech")
@@ -62,7 +62,7 @@ def trim_silence(audio24k: np.ndarray, level: float = TRIM_LEVEL,
     """Drop leading and trailing silence (20 ms blocks with RMS below `level`), keeping
     `margin_s` seconds on each side. All-silent audio comes back unchanged. [N] -> [M]."""
     x = np.asarray(audio24k, dtype=np.float32).reshape(-1)
-    block = RATE // 50
+    block = SAMPLE_RATE // 50
     n = len(x) // block
     if n == 0:
         return x
@@ -70,7 +70,7 @@ def trim_silence(audio24k: np.ndarray, level: float = TRIM_LEVEL,
     loud = np.nonzero(rms >= level)[0]
     if len(loud) == 0:
         return x
-    margin = round(margin_s * RATE)
+    margin = round(margin_s * SAMPLE_RATE)
     start = max(0, int(loud[0]) * block - margin)
     end = min(len(x), (int(loud[-1]) + 1) * block + margin)
     if int(loud[-1]) == n - 1:
@@ -165,7 +165,7 @@ def save_voice_sample(character_key: str, audio24k: np.ndarray,
     old_wav = wav_path.read_bytes() if wav_path.is_file() else None
     try:
         wav_path.parent.mkdir(parents=True, exist_ok=True)
-        write_audio(wav_path, np.clip(audio, -1.0, 1.0), RATE, subtype="PCM_16")
+        write_audio(wav_path, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16")
         write_atomic(toml_path, new_text)
         load_character(toml_path)
     except OSError as exc:
@@ -177,5 +177,5 @@ def save_voice_sample(character_key: str, audio24k: np.ndarray,
         _restore(wav_path, old_wav)
         _restore(toml_path, old_toml)
         raise UserError(f"the voice was not saved, the character file would be broken: {exc}") from None
-    log.info("voice sample of %r saved to %s (%.1f s)", key, wav_path, len(audio) / RATE)
+    log.info("voice sample of %r saved to %s (%.1f s)", key, wav_path, len(audio) / SAMPLE_RATE)
     return toml_path

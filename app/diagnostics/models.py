@@ -16,6 +16,7 @@ from math import prod
 from pathlib import Path
 
 from app.assets import hub, sizes
+from app.core import APP_NAME
 from app.diagnostics import Check, DoctorOptions
 from app.errors import UserError
 
@@ -224,7 +225,7 @@ def check_folders(options: DoctorOptions) -> list[Check]:
     from huggingface_hub import constants
     from platformdirs import user_cache_dir, user_config_dir
 
-    from app.conversation.character import APP_NAME, user_characters_dir
+    from app.conversation.character import user_characters_dir
     from app.conversation.setup import sessions_root
 
     folders = {

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core import ASR_RATE, SAMPLE_RATE, Word
 from app.dialogue.outputs import EpisodePaths, write_outputs
 from app.dialogue.planner import PlanLimits, item_frames, plan_chunks
 from app.dialogue.progress import Progress
@@ -135,7 +136,6 @@ def make_transcriber(demo: bool) -> Callable:
 
     def transcribe(audio24k: np.ndarray):
         from app.audio.resample import resample
-        from app.tts.prefix import Word
 
         if not holder:
             from app.asr.recognizer import AsrConfig, Recognizer
@@ -146,7 +146,7 @@ def make_transcriber(demo: bool) -> Callable:
                 holder.append(Recognizer(packaged_asr_config()))
             else:
                 holder.append(Recognizer(AsrConfig()))
-        words = holder[0].transcribe(resample(audio24k, 24000, 16000))
+        words = holder[0].transcribe(resample(audio24k, SAMPLE_RATE, ASR_RATE))
         return tuple(Word(w.text, w.start, w.end) for w in words)
 
     return transcribe

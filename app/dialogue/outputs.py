@@ -22,13 +22,11 @@ import soundfile as sf
 from app.atomic import write_atomic
 from app.audio.files import atomic_path
 from app.conversation.subtitles import cues, to_srt, to_vtt
+from app.core import APP_NAME, FRAME_RATE, FRAME_SAMPLES, SAMPLE_RATE
 from app.errors import UserError
-from app.tts.script import FRAME_RATE
 
-RATE = 24000
-FRAME = 1920
 RAMP = 240  # crossfade between the speaker tracks (10 ms)
-BLOCK = RATE * 30  # samples written at a time
+BLOCK = SAMPLE_RATE * 30  # samples written at a time
 SPEAKERS = (1, 2)
 
 
@@ -98,7 +96,7 @@ def transcript(records: list[dict], meta: dict) -> dict:
                             "end": round((offset + r["frames"]) / FRAME_RATE, 3), "seed": r["seed"],
                             "conditioned_on": r["prefix"]})
         offset += r["frames"]
-    return {**meta, "sample_rate": RATE, "duration": round(offset / FRAME_RATE, 3),
+    return {**meta, "sample_rate": SAMPLE_RATE, "duration": round(offset / FRAME_RATE, 3),
             "generations": generations, "turns": turns}
 
 
@@ -109,7 +107,7 @@ def track_weight(speaker: int, pieces: list[tuple[int, int, int, int]], start: i
     w = np.zeros(stop - start, dtype=np.float32)
     ramp = (np.arange(RAMP, dtype=np.float32) + 0.5) / RAMP
     for a, b, who, _ in pieces:
-        a, b = a * FRAME, b * FRAME
+        a, b = a * FRAME_SAMPLES, b * FRAME_SAMPLES
         lo, hi = max(a, start), min(b, stop)
         if who == speaker and lo < hi:
             w[lo - start : hi - start] = 1.0
@@ -117,7 +115,7 @@ def track_weight(speaker: int, pieces: list[tuple[int, int, int, int]], start: i
         before, after = pieces[i - 1][2], pieces[i][2]
         if before == after:
             continue
-        edge = pieces[i][0] * FRAME
+        edge = pieces[i][0] * FRAME_SAMPLES
         lo, hi = edge - RAMP // 2, edge + RAMP // 2
         if hi <= start or lo >= stop:
             continue
@@ -132,7 +130,7 @@ def _write_audio(path: Path, audio: np.ndarray, weight=None) -> None:
     if fmt not in sf.available_formats():
         raise UserError(f"{path}: unknown audio file type {path.suffix!r}; use .wav or .flac")
     subtype = "PCM_16" if fmt in ("WAV", "FLAC", "AIFF") else None
-    with atomic_path(path) as tmp, sf.SoundFile(str(tmp), "w", RATE, 1, subtype=subtype,
+    with atomic_path(path) as tmp, sf.SoundFile(str(tmp), "w", SAMPLE_RATE, 1, subtype=subtype,
                                                    format=fmt) as f:
         for a in range(0, len(audio), BLOCK):
             b = min(a + BLOCK, len(audio))
@@ -146,7 +144,7 @@ def write_outputs(paths: EpisodePaths, records: list[dict], audio_path: Path, me
     """Write every output from the finished records and the episode's samples; returns the
     transcript."""
     frames = sum(r["frames"] for r in records)
-    n = frames * FRAME
+    n = frames * FRAME_SAMPLES
     if audio_path.stat().st_size < n * 4:
         raise RuntimeError(f"{audio_path} holds fewer samples than the episode's {frames} frames")
     audio = np.memmap(audio_path, dtype=np.float32, mode="r", shape=(n,)) if n else np.zeros(0, np.float32)
@@ -168,7 +166,6 @@ def dialogues_root() -> Path:
     """Where the window keeps rendered dialogues and recorded voices (the user data folder)."""
     from platformdirs import user_data_dir
 
-    from app.settings import APP_NAME
 
     return Path(user_data_dir(APP_NAME)) / "dialogues"
 

@@ -29,19 +29,17 @@ import numpy as np
 import torch
 
 from app.conversation.turns import Turn
+from app.core import FRAME_RATE, FRAME_SAMPLES, SAMPLE_RATE, Word
 from app.dialogue.planner import Chunk, PlanLimits, choose_history
 from app.dialogue.progress import Progress, estimate_left
 from app.dialogue.script import DialogueScript, Item, chunk_text
 from app.dialogue.store import RenderStore
 from app.tts.options import GenerationOptions
-from app.tts.prefix import Word
-from app.tts.script import FRAME_RATE, ScriptParser
+from app.tts.script import ScriptParser
 from app.tts.stream import AudioFrame, Dia2Stream
 
 log = logging.getLogger(__name__)
 
-RATE = 24000
-FRAME = 1920
 
 
 class RenderCancelled(Exception):
@@ -217,7 +215,7 @@ class EpisodeRenderer:
         done = self._words_done + extra_words
         self.on_progress(Progress(
             done, self.words_total, generation, len(self.chunks),
-            (self._frames_total + extra_frames) * FRAME / RATE, elapsed,
+            (self._frames_total + extra_frames) * FRAME_SAMPLES / SAMPLE_RATE, elapsed,
             estimate_left(done, self.words_total, self._words_this_run, elapsed), replaying))
 
     # -- one generation -------------------------------------------------------------------

@@ -21,8 +21,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.core import FRAME_RATE
 from app.errors import UserError
-from app.tts.script import FRAME_RATE, SPEAKER_TAGS, normalize
+from app.tts.script import SPEAKER_TAGS, normalize
 
 _BREAK = re.compile(r'<break\s+time="([0-9]+(?:\.[0-9]*)?)s"\s*/?>')
 MAX_BREAK_SECONDS = 30.0  # the engine's limit on one pause

@@ -17,11 +17,10 @@ import numpy as np
 import torch
 
 from app.conversation.turns import Turn
+from app.core import FRAME_RATE, SAMPLE_RATE, Word
 from app.errors import UserError
-from app.tts.prefix import Word
 
 VOICE_MAX_FRAMES = 250  # the longest voice sample kept in the prefix (20 s)
-RATE = 24000
 
 
 @dataclass(frozen=True)
@@ -76,14 +75,14 @@ def voice_turn(speaker: int, source: VoiceSource, audio: np.ndarray, words: Sequ
         if not words:
             raise UserError(f"no speech was recognised in {source.audio}: a voice sample must be "
                             f"someone speaking; use another recording, or give {flag}")
-    duration = len(audio) / RATE
+    duration = len(audio) / SAMPLE_RATE
     kept = tuple(w for w in words if w.end <= duration + 1e-6 and w.start < w.end)
     if not kept:
         raise UserError(f"the word times of {source.audio} all lie beyond its {duration:.1f} s "
                         f"of audio; check {flag}")
     turn = Turn(-1, speaker, kept, encode(audio), 0.0, duration).cropped(max_frames)
     if not turn.words:
-        raise UserError(f"{source.audio} holds no whole word in its first {max_frames / 12.5:.0f} "
+        raise UserError(f"{source.audio} holds no whole word in its first {max_frames / FRAME_RATE:.0f} "
                         "s; trim the silence at its start")
     return turn
 
@@ -96,4 +95,4 @@ def to_record(turn: Turn) -> tuple[list, np.ndarray]:
 
 def from_record(speaker: int, words: list, codes: np.ndarray) -> Turn:
     ws = tuple(Word(str(t), float(a), float(b)) for t, a, b in words)
-    return Turn(-1, speaker, ws, torch.from_numpy(codes.astype(np.int64)), 0.0, codes.shape[1] / 12.5)
+    return Turn(-1, speaker, ws, torch.from_numpy(codes.astype(np.int64)), 0.0, codes.shape[1] / FRAME_RATE)

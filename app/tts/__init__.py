@@ -17,9 +17,10 @@ turns), generator (explicit generation state and the frame step), stream (increm
 frames out), engine (the facade).
 """
 
+from app.core import Word
 from app.tts.engine import Dia2Engine, GenerationResult
 from app.tts.options import GenerationOptions
-from app.tts.prefix import PrefixTurn, Word
+from app.tts.prefix import PrefixTurn
 from app.tts.stream import AudioFrame, Dia2Stream, WordEvent
 
 __all__ = [

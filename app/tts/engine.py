@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.core import FRAME_RATE, SAMPLE_RATE
 from app.errors import UserError, first_line
 from app.tts.config import Dia2Config, load_config
 from app.tts.generator import FLUSH_PADDING, Generation
@@ -24,16 +25,14 @@ from app.tts.model import Dia2Model
 from app.tts.options import GenerationOptions
 from app.tts.precision import Precision, resolve_precision, set_matmul_precision
 from app.tts.prefix import PrefixPlan, PrefixTurn, build_plan
-from app.tts.script import FRAME_RATE, ScriptParser, parse_script
+from app.tts.script import ScriptParser, parse_script
 from app.tts.state_machine import Entry
-from app.tts.stream import AudioFrame, Dia2Stream, WordEvent
+from app.tts.stream import Dia2Stream
 from app.tts.tokenizer import Dia2Tokenizer
 from app.tts.weights import load_weights
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 24_000
-FRAME_SAMPLES = 1920
 
 
 @dataclass(frozen=True)
@@ -229,4 +228,3 @@ class Dia2Engine:
         return Dia2Stream(gen, parser, decoder)
 
 
-__all__ = ["AudioFrame", "Dia2Engine", "GenerationResult", "WordEvent", "SAMPLE_RATE", "FRAME_SAMPLES"]

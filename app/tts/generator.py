@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from app.core import FRAME_RATE
 from app.tts.cache import KVCache
 from app.tts.frame import FrameBuffers, FrameRunner
 from app.tts.options import GenerationOptions
@@ -300,7 +301,7 @@ class Generation:
             crop = 0
         skip = self.prefix.word_count if self.prefix and not self.opt.include_prefix else 0
         return [
-            (word, (step - crop) / 12.5)
+            (word, (step - crop) / FRAME_RATE)
             for word, step in self.state.transcript[skip:]
             if step - crop >= 0
         ]
@@ -316,5 +317,5 @@ class Generation:
             word, step = transcript[self._words_seen]
             self._words_seen += 1
             if step - crop >= 0:
-                out.append((word, (step - crop) / 12.5))
+                out.append((word, (step - crop) / FRAME_RATE))
         return out

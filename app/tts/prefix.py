@@ -13,20 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from app.core import FRAME_RATE, Word
 from app.errors import UserError
-from app.tts.script import FRAME_RATE
 from app.tts.state_machine import Entry
 
 FIRST_TURN_OFFSET = 3  # the first turn's new-word steps are shifted by 3 (the reference's BOS/PAD offset)
-
-
-@dataclass(frozen=True)
-class Word:
-    """A recognised word on its turn's own timeline."""
-
-    text: str  # the word as recognised, punctuation included
-    start: float  # seconds from the start of the turn's audio
-    end: float  # seconds
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from app.core import FRAME_RATE
 from app.errors import UserError
 from app.tts.state_machine import Entry
 
-FRAME_RATE = 12.5
 SPEAKER_TAGS = ("[S1]", "[S2]")
 _BREAK = re.compile(r'<break\s+time="([0-9]+(?:\.[0-9]*)?)s"\s*/?>')
 _MAX_BREAK_SECONDS = 30.0

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from app.core import FRAME_RATE
 from app.tts.generator import Generation
 from app.tts.script import ScriptParser
 
@@ -37,7 +38,7 @@ class AudioFrame:
     @property
     def seconds(self) -> float:
         """Where the frame starts in the output."""
-        return self.index / 12.5
+        return self.index / FRAME_RATE
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app import __version__
+from app.core import APP_TITLE
 
 MODELS = (
     ("Dia2 (Nari Labs), 1B and 2B", "Apache-2.0", "https://huggingface.co/nari-labs"),
@@ -29,7 +30,7 @@ def about_html() -> str:
         for name, lic, url in MODELS
     )
     return (
-        f"<h3>Dia2 Voice Chat {__version__}</h3>"
+        f"<h3>{APP_TITLE} {__version__}</h3>"
         "<p>Talk with a local character that answers in its own voice. Everything runs on this "
         "computer; after the models are downloaded nothing leaves it (unless you point the reply "
         "brain at a server).</p>"
@@ -41,7 +42,7 @@ def about_html() -> str:
 
 def show_about(parent: QWidget | None) -> None:
     box = QMessageBox(parent)
-    box.setWindowTitle("About Dia2 Voice Chat")
+    box.setWindowTitle(f"About {APP_TITLE}")
     box.setTextFormat(box.textFormat().RichText)
     box.setText(about_html())
     box.exec()

@@ -16,6 +16,7 @@ import socket
 import sys
 from pathlib import Path
 
+from app.core import APP_TITLE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def run_window(demo: bool = False, character: str | None = None) -> int:
     from app.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Dia2 Voice Chat")
+    app.setApplicationName(APP_TITLE)
     app.setOrganizationName("dia2-voicechat")
     app.setDesktopFileName("dia2chat")
     settings = load_settings()

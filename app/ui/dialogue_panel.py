@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import SAMPLE_RATE
 from app.dialogue.outputs import dialogues_root, export_episode
 from app.dialogue.progress import clock
 from app.dialogue.script import parse_dialogue
@@ -60,7 +61,7 @@ class RecordVoiceDialog(VoiceDialog):
 
     def save(self) -> None:
         from app.audio.files import write_audio
-        from app.conversation.voice_sample import RATE, check_voice_audio
+        from app.conversation.voice_sample import check_voice_audio
 
         if self.recording:
             self.stop_recording()
@@ -68,7 +69,7 @@ class RecordVoiceDialog(VoiceDialog):
         try:
             audio = check_voice_audio(self.audio if self.audio is not None else [])
             path = self.folder / f"S{self.speaker}-{time.strftime('%Y%m%d-%H%M%S')}.wav"
-            write_audio(path, audio, RATE, subtype="PCM_16")
+            write_audio(path, audio, SAMPLE_RATE, subtype="PCM_16")
         except (UserError, OSError) as exc:
             self._show_error(str(exc))
             return
@@ -321,7 +322,7 @@ class DialoguePanel(QDialog):
         if self.result is None:
             return
         try:
-            audio, _ = read_audio(self.result.paths.mix, 24000)
+            audio, _ = read_audio(self.result.paths.mix, SAMPLE_RATE)
             playback = Playback(PlaybackConfig(device=self.output_device)).start()
         except UserError as exc:
             self._show_error(f"Cannot play: {exc}")

@@ -49,6 +49,7 @@ from app.conversation.events import (
     State,
     TurnAdded,
 )
+from app.core import APP_TITLE
 from app.errors import UserError
 from app.ui.banner import Banner
 from app.ui.conversation_view import ConversationView
@@ -102,7 +103,7 @@ class MainWindow(QMainWindow):
         self._demo_noted = False
         self._key_since = time.monotonic()  # when the badge's state began
 
-        self.setWindowTitle("Dia2 Voice Chat" + (" (demo models)" if self.demo else ""))
+        self.setWindowTitle(APP_TITLE + (" (demo models)" if self.demo else ""))
         if ICON.is_file():
             self.setWindowIcon(QIcon(str(ICON)))
         self._build()

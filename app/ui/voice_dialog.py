@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.audio.files import read_audio
-from app.conversation.voice_sample import MAX_SECONDS, MIN_SECONDS, RATE, trim_silence
+from app.conversation.voice_sample import MAX_SECONDS, MIN_SECONDS, trim_silence
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -131,11 +132,11 @@ class VoiceDialog(QDialog):
         """Seconds of the current sample (or of the recording in progress)."""
         if self.recording:
             with self._lock:
-                return self._captured / RATE
-        return 0.0 if self.audio is None else len(self.audio) / RATE
+                return self._captured / SAMPLE_RATE
+        return 0.0 if self.audio is None else len(self.audio) / SAMPLE_RATE
 
     def _usable(self) -> bool:
-        return self.audio is not None and MIN_SECONDS <= len(self.audio) / RATE <= MAX_SECONDS
+        return self.audio is not None and MIN_SECONDS <= len(self.audio) / SAMPLE_RATE <= MAX_SECONDS
 
     def _update_buttons(self) -> None:
         self.record_button.setText("Stop" if self.recording else "Record")
@@ -186,7 +187,7 @@ class VoiceDialog(QDialog):
             self._parts, self._captured, self._peak = [], 0, 0.0
         self._capture_error = None
         try:
-            capture = Capture(CaptureConfig(device=self.input_device, output_rates=(RATE,)),
+            capture = Capture(CaptureConfig(device=self.input_device, output_rates=(SAMPLE_RATE,)),
                               on_chunk=self._on_chunk, on_error=self._on_capture_error)
             capture.start()
         except UserError as exc:
@@ -199,9 +200,9 @@ class VoiceDialog(QDialog):
         self._update_buttons()
 
     def _on_chunk(self, chunk) -> None:  # capture reader thread
-        x = chunk.at(RATE)
+        x = chunk.at(SAMPLE_RATE)
         with self._lock:
-            room = round(self.max_seconds * RATE) - self._captured
+            room = round(self.max_seconds * SAMPLE_RATE) - self._captured
             if room <= 0 or not len(x):
                 return
             x = x[:room]
@@ -215,7 +216,7 @@ class VoiceDialog(QDialog):
     def _tick(self) -> None:
         with self._lock:
             peak, self._peak = self._peak, 0.0
-            full = self._captured >= round(self.max_seconds * RATE)
+            full = self._captured >= round(self.max_seconds * SAMPLE_RATE)
         db = 20 * math.log10(max(peak, 1e-6))
         self.level.setValue(int(min(100, max(0, (db + 60) / 60 * 100))))
         self._show_duration()
@@ -246,12 +247,12 @@ class VoiceDialog(QDialog):
     def import_file(self, path: str) -> None:
         self._show_error("")
         try:
-            audio, _ = read_audio(path, RATE)
+            audio, _ = read_audio(path, SAMPLE_RATE)
         except UserError as exc:
             self._show_error(str(exc))
             return
         self._set_audio(audio)
-        if len(self.audio) / RATE > MAX_SECONDS:
+        if len(self.audio) / SAMPLE_RATE > MAX_SECONDS:
             self._show_error(f"The file is longer than {MAX_SECONDS:.0f} s; cut a shorter piece "
                              "of clear speech from it (e.g. with Audacity) and import that.")
 

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.audio.capture import Capture, CaptureChunk, CaptureConfig
 from app.audio.playback import Playback, PlaybackConfig
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 from app.workers.host import WorkerHost
 
@@ -28,11 +29,10 @@ log = logging.getLogger(__name__)
 
 TONE_HZ = 440.0  # the test tone's pitch (A4)
 TONE_S = 1.0  # the test tone's length
-TONE_RATE = 24000  # the rate the tone is made at (the playback path's rate)
 TONE_LEVEL = 0.3  # the test tone's amplitude (about -10 dBFS)
 
 
-def tone(seconds: float = TONE_S, hz: float = TONE_HZ, rate: int = TONE_RATE,
+def tone(seconds: float = TONE_S, hz: float = TONE_HZ, rate: int = SAMPLE_RATE,
          level: float = TONE_LEVEL) -> np.ndarray:
     """A sine with 20 ms fades at both ends, [N] float32."""
     n = round(seconds * rate)
@@ -67,7 +67,7 @@ class _CheckWorker(QObject):
     def _play_tone(self, device: str | None) -> None:
         clip = tone()
         try:
-            with Playback(PlaybackConfig(device=device, samplerate=TONE_RATE)) as pb:
+            with Playback(PlaybackConfig(device=device, samplerate=SAMPLE_RATE)) as pb:
                 pb.write(clip, more=False)
                 heard = pb.wait(timeout=TONE_S + 5.0)
             message = "" if heard else "The tone did not finish playing; check the output device."

@@ -22,12 +22,12 @@ import threading
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.conversation.events import AudioLevel, OutputChunk, ReplyPlaced
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 from app.workers.tape import LevelTape
 
 log = logging.getLogger(__name__)
 
-RATE = 24000
 
 
 class SessionWorker(QObject):
@@ -135,7 +135,7 @@ class SessionWorker(QObject):
         if start is None:  # not heard yet: its place on the timeline comes with ReplyPlaced
             self._pending.setdefault(turn, []).append((offset, pcm))
         else:
-            self.tape.add_samples("character", start + offset / RATE, pcm)
+            self.tape.add_samples("character", start + offset / SAMPLE_RATE, pcm)
 
     # -- quick commands, from the GUI thread -------------------------------------------------------
     def _call(self, name: str, *args):

@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 
+from app.core import SAMPLE_RATE
+
 BIN_S = 0.02  # seconds per bin
 SOURCES = ("person", "character")
 
@@ -35,7 +37,7 @@ class LevelTape:
             for b in range(first, last + 1):
                 self._put(source, b, peak)
 
-    def add_samples(self, source: str, timeline: float, pcm: np.ndarray, rate: int = 24000) -> None:
+    def add_samples(self, source: str, timeline: float, pcm: np.ndarray, rate: int = SAMPLE_RATE) -> None:
         """Samples starting at `timeline`: one peak per 20 ms bin they cover."""
         x = np.abs(np.asarray(pcm, dtype=np.float32).reshape(-1))
         if not len(x):

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from app.asr.models import resolve_model
-from app.asr.recognizer import AsrConfig, Recognizer, Word
+from app.asr.recognizer import AsrConfig, Recognizer
 from app.audio.files import read_audio
+from app.core import Word
 from app.errors import UserError
 
 SR = 16000

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.audio.clock import BlockClock
-from app.audio.echo import FRAME, EchoCanceller, EchoConfig
+from app.audio.echo import AEC_FRAME, EchoCanceller, EchoConfig
 from app.audio.files import read_audio
 from app.bench.room import ROOMS, Room, StreamingRoom, echo_of, impulse_response
 from app.conversation.bargein import PlayedHistory
@@ -46,7 +46,7 @@ def test_aec3_removes_a_reverberant_echo_and_keeps_the_person(speech_paths):
     lead = EchoConfig().lead_ms * RATE // 1000
     ref = np.concatenate([played[lead:], np.zeros(lead, np.float32)])  # a little ahead, as live
     out, aec = _cancel(echo, ref, sizes=(480, 437, 523, 240))  # odd chunk sizes, as the reader's
-    assert aec.frames == len(echo) // FRAME
+    assert aec.frames == len(echo) // AEC_FRAME
     late = slice(10 * RATE, len(out))
     assert _db(echo[late], out[late]) > 20  # the echo is down by more than 20 dB once converged
     # the person alone (no playback) passes: the canceller does not touch what it has no echo of

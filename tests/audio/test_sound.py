@@ -18,8 +18,9 @@ from app.asr.endpoint import TurnDetector, Utterance
 from app.asr.vad import SpeechStart, StreamingVad, detect_speech
 from app.audio.capture import Capture, CaptureConfig
 from app.audio.files import read_audio, write_audio
-from app.audio.playback import FRAME_SAMPLES, Playback, PlaybackConfig
+from app.audio.playback import Playback, PlaybackConfig
 from app.audio.resample import resample
+from app.core import FRAME_SAMPLES
 from tests.audio.pulse import PORTAUDIO_DEVICE, SINK_RATE
 
 pytestmark = pytest.mark.sound

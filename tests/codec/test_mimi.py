@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from app.codec import FRAME_SIZE, MimiCodec, prepare_voice
+from app.codec.mimi import MimiCodec
+from app.codec.voice import prepare_voice
+from app.core import FRAME_SAMPLES
 from app.errors import UserError
 
 K = 32
@@ -25,7 +27,7 @@ def noise(samples: int, seed: int = 0) -> np.ndarray:
 def test_attributes(demo_codec):
     assert demo_codec.sample_rate == 24000
     assert demo_codec.frame_rate == 12.5
-    assert demo_codec.frame_size == FRAME_SIZE == 1920
+    assert demo_codec.frame_size == FRAME_SAMPLES == 1920
     assert demo_codec.num_codebooks == K
     assert demo_codec.cardinality == 2048
 
@@ -46,18 +48,18 @@ def test_encode_pads_tail_with_silence(demo_codec):
 
 def test_decode_length(demo_codec):
     wav = demo_codec.decode(random_codes(7))
-    assert wav.dtype == np.float32 and wav.shape == (7 * FRAME_SIZE,)
+    assert wav.dtype == np.float32 and wav.shape == (7 * FRAME_SAMPLES,)
     assert np.isfinite(wav).all() and np.abs(wav).max() > 0
 
 
 def test_real_speech_round_trip(demo_codec, speech_file):
     audio = prepare_voice(speech_file)
     codes = demo_codec.encode(audio)
-    frames = -(-audio.shape[0] // FRAME_SIZE)
+    frames = -(-audio.shape[0] // FRAME_SAMPLES)
     assert codes.shape == (K, frames)
     # Speech changes over time, so the codes do too (a broken encoder gives one code throughout).
     assert len({tuple(codes[:, t].tolist()) for t in range(frames)}) > frames // 2
-    assert demo_codec.decode(codes).shape == (frames * FRAME_SIZE,)
+    assert demo_codec.decode(codes).shape == (frames * FRAME_SAMPLES,)
 
 
 def test_streaming_decode_matches_batch(demo_codec):
@@ -65,7 +67,7 @@ def test_streaming_decode_matches_batch(demo_codec):
     batch = demo_codec.decode(codes)
     dec = demo_codec.stream_decoder()
     frames = [dec.decode_frame(codes[:, t]) for t in range(codes.shape[1])]
-    assert all(f.shape == (FRAME_SIZE,) and f.dtype == np.float32 for f in frames)
+    assert all(f.shape == (FRAME_SAMPLES,) and f.dtype == np.float32 for f in frames)
     stream = np.concatenate(frames)
     # Not bit for bit: float32 matrix products over 1 frame and over 40 frames sum in different
     # orders. The difference stays at float32 rounding level (~1e-7 against a peak of ~0.2).

@@ -7,7 +7,8 @@ import pytest
 import soundfile as sf
 import soxr
 
-from app.codec import SAMPLE_RATE, prepare_voice
+from app.codec.voice import prepare_voice
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 

@@ -9,8 +9,8 @@ import torch
 
 from app.conversation.budget import PrefixBudget, choose_prefix, words_that_fit
 from app.conversation.turns import CHARACTER, PERSON, Conversation, Turn
+from app.core import Word
 from app.errors import UserError
-from app.tts.prefix import Word
 
 K = 32
 

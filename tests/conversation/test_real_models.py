@@ -23,9 +23,9 @@ from app.conversation.headless import run_headless
 from app.conversation.pipeline import PipelineConfig
 from app.conversation.session import Session
 from app.conversation.sinks import VirtualSink
+from app.core import FRAME_RATE, Word
 from app.tts.options import GenerationOptions
-from app.tts.prefix import FIRST_TURN_OFFSET, PrefixTurn, Word
-from app.tts.script import FRAME_RATE
+from app.tts.prefix import FIRST_TURN_OFFSET, PrefixTurn
 from tests.asr.wer import wer
 from tests.audio.speech import ESPEAK_SENTENCES, KNOWN_TEXT, SHARED_AUDIO, espeak
 

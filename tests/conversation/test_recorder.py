@@ -15,7 +15,7 @@ from app.conversation.export import export_session
 from app.conversation.recorder import SessionRecorder
 from app.conversation.turns import CHARACTER, PERSON, Turn
 from app.conversation.wavlog import RecordingError, WavAppender
-from app.tts.prefix import Word
+from app.core import Word
 
 
 def tone(seconds: float, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:

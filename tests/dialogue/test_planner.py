@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.conversation.turns import Turn
+from app.core import Word
 from app.dialogue.planner import (
     PlanLimits,
     choose_history,
@@ -18,7 +19,6 @@ from app.dialogue.planner import (
 from app.dialogue.script import DialogueScript, ScriptWord, parse_dialogue, pause_tag
 from app.errors import UserError
 from app.tts.generator import FLUSH_PADDING
-from app.tts.prefix import Word
 from app.tts.state_machine import MAX_PADDING
 
 

@@ -92,8 +92,8 @@ def test_prefix_words_never_collide_at_the_first_turns_end(short_engine):
     frames before that turn's end on the next turn's first word (one word would then be said
     again); the prefix leaves out the oldest piece, or a voice sample's last word, instead."""
     from app.conversation.turns import Turn
+    from app.core import Word
     from app.dialogue.render import fit_prefix, plan_ok
-    from app.tts.prefix import Word
 
     def turn(index, speaker, frames, starts):
         words = tuple(Word(f"w{i}", s / 12.5, (s + 1) / 12.5) for i, s in enumerate(starts))

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint
 
 from app.conversation.events import Hearing, Interrupted, State, StateChanged, TurnTimings
-from app.tts.prefix import Word
+from app.core import Word
 from app.workers.tape import BIN_S, LevelTape
 
 
