@@ -15,11 +15,19 @@ import sys
 import threading
 
 from app import __version__
-from app.commands import COMMAND_MODULES
 from app.core import APP_TITLE
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
+
+COMMAND_MODULES = (  # each defines register(subparsers); see app/commands/__init__.py
+    "app.commands.say",
+    "app.commands.audio",
+    "app.commands.bench",
+    "app.commands.download",
+    "app.commands.chat",
+    "app.commands.doctor",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,7 +49,7 @@ def bench_turn(files: list[Path], repeats: int = 1, max_frames: int = 150) -> Tu
     from app.asr.recognizer import Recognizer
     from app.assets.packaged import packaged_asr_config, packaged_reply_config
     from app.assets.tts_loader import TtsChoice, load_tts
-    from app.brains import make_brain
+    from app.brains.factory import make_brain
     from app.conversation.character import find_character
     from app.conversation.events import TurnTimings
     from app.conversation.headless import run_headless

@@ -1,51 +1,19 @@
-"""Where the character's replies come from.
+"""Where the character's replies come from. No Qt; torch and transformers are imported only when
+a local model loads.
 
-Every reply source is a `Brain`: `reply(history, cancel=...)` yields text pieces as they
-arrive. Kinds: a local LLM run with transformers (`TransformersBrain`, the default), any
-OpenAI-compatible server (`OpenAICompatibleBrain`), a dialogue script (`ScriptBrain`) and typed
-text (`TypedBrain`). `make_brain(config)` builds one from its frozen config. Reply text is made
-speakable with `speech_words` (streaming, whole words) or `clean_for_speech` (a whole text).
-Nothing here imports torch or transformers until a local model is loaded.
+Every reply source is a `Brain` (base.py): `reply(history, cancel=...)` yields text pieces as
+they arrive. `make_brain(config)` (factory.py) builds one from its frozen config.
+
+    base.py           `Brain`, `BrainError`, `Message`, `Role`, `trim_history`
+    factory.py        `BrainConfig`, `make_brain`, `brain_config_from_mapping` (character files)
+    local_llm.py      `TransformersBrain`, `TransformersConfig`: a local model with transformers
+    gguf.py           reply models given as one GGUF file, prepared once as a transformers folder
+    demo_llm.py       a tiny random-weight chat model built locally (tests of the mechanics)
+    openai_compat.py  `OpenAICompatibleBrain`: any OpenAI-compatible server, streamed (sse.py)
+    script.py         `ScriptBrain`: replies read from a dialogue script
+    typed.py          `TypedBrain`: the character says what the person typed
+    persona.py        the system prompt that keeps replies short and speakable
+    sentences.py      a cap on a streamed reply's sentences
+    speech_text.py, speech_clean.py   reply text made speakable (`speech_words`, `WordChunker`,
+                      `clean_for_speech`)
 """
-
-from app.brains.base import Brain, BrainError, Message, Role, trim_history
-from app.brains.demo_llm import build_demo_llm, demo_brain_config
-from app.brains.factory import BrainConfig, brain_config_from_mapping, make_brain
-from app.brains.local_llm import TransformersBrain, TransformersConfig
-from app.brains.openai_compat import ConnectionStatus, OpenAICompatibleBrain, OpenAICompatibleConfig
-from app.brains.persona import DEFAULT_PERSONA, SPEAKING_RULES, persona_prompt, with_system_prompt
-from app.brains.script import ScriptBrain, ScriptConfig, ScriptOver, ScriptTurn, parse_script
-from app.brains.speech_text import WordChunker, clean_for_speech, speech_words
-from app.brains.typed import TypedBrain, TypedConfig
-
-__all__ = [
-    "DEFAULT_PERSONA",
-    "SPEAKING_RULES",
-    "Brain",
-    "BrainConfig",
-    "BrainError",
-    "ConnectionStatus",
-    "Message",
-    "OpenAICompatibleBrain",
-    "OpenAICompatibleConfig",
-    "Role",
-    "ScriptBrain",
-    "ScriptConfig",
-    "ScriptOver",
-    "ScriptTurn",
-    "TransformersBrain",
-    "TransformersConfig",
-    "TypedBrain",
-    "TypedConfig",
-    "WordChunker",
-    "brain_config_from_mapping",
-    "build_demo_llm",
-    "clean_for_speech",
-    "demo_brain_config",
-    "make_brain",
-    "parse_script",
-    "persona_prompt",
-    "speech_words",
-    "trim_history",
-    "with_system_prompt",
-]

@@ -148,7 +148,8 @@ def run_chat(args: argparse.Namespace) -> int:
 def _checked_brain(character, opts):
     """The session's brain, checked before any other model loads: a chat server must answer
     and have the model, a local language model must load."""
-    from app.brains import OpenAICompatibleBrain, TransformersBrain
+    from app.brains.local_llm import TransformersBrain
+    from app.brains.openai_compat import OpenAICompatibleBrain
     from app.conversation.setup import make_session_brain
 
     brain = make_session_brain(character, opts)

@@ -50,7 +50,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.diagnostics import DoctorOptions, exit_code, run_checks
+    from app.diagnostics.checks import DoctorOptions
+    from app.diagnostics.doctor import exit_code, run_checks
 
     options = DoctorOptions(model=args.model, demo=args.demo, asr=args.asr,
                             precision=args.precision, llm="" if args.no_llm else DoctorOptions.llm,

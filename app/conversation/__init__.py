@@ -2,37 +2,21 @@
 session recording. No Qt here: the window, the terminal chat and the headless mode all drive
 `TurnPipeline` and consume its events.
 
-Modules: character (TOML characters, voice-sample words), turns (Turn, Conversation), budget
-(the prefix budget policy), events (typed events), reply (brain text -> words), speaking (words
--> Dia2 segments -> sink), pipeline (the worker), sinks (playback sinks with a clock), timeline
-(where turns lie in the recording), bargein (echo gate), wavlog / recorder / subtitles / export
-(the session folder), session / runner (wiring a session; headless mode), live (terminal chat).
+    character.py     `Character` from TOML files; the voice sample's words
+    voice_sample.py  recording and storing a character's voice sample
+    turns.py         `Turn`, `Conversation`
+    budget.py        the prefix budget: which earlier turns condition the next reply
+    events.py        the typed events the pipeline reports (light: no torch)
+    reply.py         brain text -> whole speakable words
+    speaking.py      words -> Dia2 segments -> the sink, heard audio into the recording
+    pipeline.py      `TurnPipeline`: the worker that turns a person's turn into a spoken reply
+    sinks.py         playback sinks with a clock (`DeviceSink`, `VirtualSink`)
+    timeline.py      where turns lie in the recording
+    bargein.py       the echo gate: the person speaking over the character
+    wavlog.py, recorder.py, subtitles.py, export.py   the session folder
+    setup.py         what a session is set up from: `SessionOptions`, `open_models`,
+                     `make_session_brain`, the voice turn, the session folder
+    session.py       `Session`: one recorded conversation, running
+    headless.py      `read_turns`, `run_headless`: turns from audio files, no sound device
+    live.py          `LiveSession`: a session on the sound devices (terminal chat and window)
 """
-
-from app.conversation.budget import PrefixBudget, PrefixChoice, choose_prefix
-from app.conversation.character import Character, Dia2Settings, find_character, load_character
-from app.conversation.events import (
-    AudioLevel,
-    Error,
-    Event,
-    Interrupted,
-    OutputChunk,
-    PersonWords,
-    ReplyWord,
-    State,
-    StateChanged,
-    TurnAdded,
-    TurnTimings,
-)
-from app.conversation.pipeline import PipelineConfig, TurnPipeline
-from app.conversation.recorder import SessionRecorder
-from app.conversation.sinks import DeviceSink, PlaybackSink, VirtualSink
-from app.conversation.turns import CHARACTER, PERSON, Conversation, Turn
-
-__all__ = [
-    "CHARACTER", "PERSON", "AudioLevel", "Character", "Conversation", "DeviceSink", "Dia2Settings",
-    "Error", "Event", "Interrupted", "OutputChunk", "PersonWords", "PipelineConfig", "PlaybackSink",
-    "PrefixBudget", "PrefixChoice", "ReplyWord", "SessionRecorder", "State", "StateChanged", "Turn",
-    "TurnAdded", "TurnPipeline", "TurnTimings", "VirtualSink", "choose_prefix", "find_character",
-    "load_character",
-]

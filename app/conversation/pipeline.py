@@ -84,7 +84,7 @@ class TurnPipeline:
     Args:
         engine: a `Dia2Engine` with its Mimi codec attached.
         recognizer: anything with `transcribe(audio16k) -> [words with text/start/end]`.
-        brain: an `app.brains.Brain`.
+        brain: an `app.brains.base.Brain`.
         character: the `Character` (persona, Dia2 settings).
         sink: the playback sink (`app.conversation.sinks`).
         conversation: the turns so far (with the voice turn, if any).

@@ -3,7 +3,7 @@ into Dia2 streams, one stream ("segment") per generation.
 
 `ReplyText` runs the brain on its own thread (the pipeline cancels and joins it when the reply
 ends): each text piece goes through
-`app.brains.WordChunker` (cleaned for speech: no markdown, emoji, URLs...) and complete words are
+`app.brains.speech_text.WordChunker` (cleaned for speech: no markdown, emoji, URLs...) and complete words are
 appended to `words` as they arrive; the last word always ends a sentence, even when the brain
 stopped mid-sentence (a length limit). `feed_segment` pushes words into one `Dia2Stream`: it waits
 until `min_start` words are there (or the reply is complete) so the audio does not start and

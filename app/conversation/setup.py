@@ -77,13 +77,11 @@ def start_notes(opts: SessionOptions, engine, recognizer) -> list[str]:
 
 def make_session_brain(character: Character, opts: SessionOptions):
     """The brain for this session."""
-    from app.brains import (
-        OpenAICompatibleConfig,
-        ScriptConfig,
-        TransformersConfig,
-        TypedConfig,
-        make_brain,
-    )
+    from app.brains.factory import make_brain
+    from app.brains.local_llm import TransformersConfig
+    from app.brains.openai_compat import OpenAICompatibleConfig
+    from app.brains.script import ScriptConfig
+    from app.brains.typed import TypedConfig
 
     kind = opts.brain
     if kind == "character":

@@ -12,7 +12,7 @@ import time
 from types import ModuleType
 
 from app.audio.devices import DeviceInfo, Kind, list_devices, load_sounddevice
-from app.diagnostics import Check
+from app.diagnostics.checks import Check
 from app.errors import UserError
 
 log = logging.getLogger(__name__)

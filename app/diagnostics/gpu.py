@@ -229,7 +229,7 @@ GIB = 2**30
 def check_gpu(gpu: GpuInfo, need: tuple[int, str], model: str = "", demo: bool = False):
     """The GPU against `need` = (bytes the chosen setup needs on it, how that was worked out):
     a GPU that torch cannot use fails with why and what to do; no GPU warns with the CPU's speed."""
-    from app.diagnostics import Check
+    from app.diagnostics.checks import Check
     from app.diagnostics.notes import cpu_speed_note
 
     need_bytes, basis = need

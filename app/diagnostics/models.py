@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app.assets import hub, sizes
 from app.core import APP_NAME
-from app.diagnostics import Check, DoctorOptions
+from app.diagnostics.checks import Check, DoctorOptions
 from app.errors import UserError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from app.diagnostics import Check
+from app.diagnostics.checks import Check
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import importlib.util
 import logging
 import sys
 
-from app.diagnostics import Check
+from app.diagnostics.checks import Check
 
 log = logging.getLogger(__name__)
 

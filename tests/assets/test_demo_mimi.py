@@ -9,7 +9,7 @@ from moshi.models import loaders
 from safetensors.torch import load_file
 
 from app.assets.demo_mimi import build_demo_mimi, demo_mimi_config, save_demo_mimi
-from app.codec import MimiCodec
+from app.codec.mimi import MimiCodec
 from app.errors import UserError
 
 

@@ -16,9 +16,9 @@ from moshi.models import loaders
 
 from app.assets import hub
 from app.assets.demo_mimi import save_demo_mimi
-from app.codec import MimiCodec
+from app.codec.mimi import MimiCodec
 from app.errors import UserError
-from app.tts import Dia2Engine
+from app.tts.engine import Dia2Engine
 from app.tts.tokenizer import TOKENIZER_FILES
 from tests.assets.hf_server import HubServer
 from tests.conftest import PARITY_FIXTURES

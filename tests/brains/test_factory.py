@@ -6,22 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from app.brains import (
-    Message,
-    OpenAICompatibleBrain,
-    OpenAICompatibleConfig,
-    ScriptBrain,
-    ScriptConfig,
-    TransformersBrain,
-    TransformersConfig,
-    TypedBrain,
-    TypedConfig,
-    brain_config_from_mapping,
-    make_brain,
-    persona_prompt,
-    trim_history,
-    with_system_prompt,
-)
+from app.brains.base import Message, trim_history
+from app.brains.factory import brain_config_from_mapping, make_brain
+from app.brains.local_llm import TransformersBrain, TransformersConfig
+from app.brains.openai_compat import OpenAICompatibleBrain, OpenAICompatibleConfig
+from app.brains.persona import persona_prompt, with_system_prompt
+from app.brains.script import ScriptBrain, ScriptConfig
+from app.brains.typed import TypedBrain, TypedConfig
 from app.errors import UserError
 
 

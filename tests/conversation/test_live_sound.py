@@ -151,7 +151,7 @@ def loud_speech(speech_files, tmp_path_factory) -> list[Path]:
 
 
 def _live(models, ava, out: Path, events: Events, script: str, max_frames: int, **config):
-    from app.brains import ScriptBrain
+    from app.brains.script import ScriptBrain
     from app.conversation.live import LiveConfig, LiveSession
     from app.conversation.setup import SessionOptions
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from app.brains import OpenAICompatibleBrain, OpenAICompatibleConfig, ScriptBrain
+from app.brains.openai_compat import OpenAICompatibleBrain, OpenAICompatibleConfig
+from app.brains.script import ScriptBrain
 from app.conversation.character import Character, Dia2Settings
 from app.conversation.events import (
     Error,

@@ -104,7 +104,7 @@ def test_a_headless_conversation_with_real_recognition_and_replies(tmp_path, dem
     from dataclasses import replace
 
     from app.assets.packaged import packaged_reply_config
-    from app.brains import make_brain
+    from app.brains.factory import make_brain
 
     brain = make_brain(replace(packaged_reply_config(), device="cpu", temperature=0.0))
     events: list = []

@@ -8,7 +8,7 @@ import dataclasses
 
 from app.asr.recognizer import Recognizer
 from app.assets.packaged import packaged_asr_config
-from app.brains import ScriptBrain
+from app.brains.script import ScriptBrain
 from app.conversation.character import Character, Dia2Settings
 from app.conversation.events import Error, PersonWords
 from app.conversation.headless import run_headless

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 import threading
 
-from app.brains import Message, OpenAICompatibleBrain, OpenAICompatibleConfig
+from app.brains.base import Message
+from app.brains.openai_compat import OpenAICompatibleBrain, OpenAICompatibleConfig
 from app.conversation.events import Error, TurnAdded
 from app.conversation.reply import ReplyText
 from app.conversation.session import Session

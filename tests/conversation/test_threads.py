@@ -14,7 +14,9 @@ from dataclasses import replace
 
 import pytest
 
-from app.brains import OpenAICompatibleBrain, OpenAICompatibleConfig, ScriptBrain, TypedBrain
+from app.brains.openai_compat import OpenAICompatibleBrain, OpenAICompatibleConfig
+from app.brains.script import ScriptBrain
+from app.brains.typed import TypedBrain
 from app.conversation.character import Character, Dia2Settings
 from app.conversation.events import State, StateChanged
 from app.conversation.pipeline import PipelineConfig

@@ -11,11 +11,11 @@ import tomllib
 from app.audio.files import read_audio
 from app.conversation.character import BUILTIN_DIR, find_character, load_character
 from app.conversation.voice_sample import (
-    RATE,
     replace_voice_table,
     save_voice_sample,
     trim_silence,
 )
+from app.core import SAMPLE_RATE
 from app.errors import UserError
 
 
@@ -30,8 +30,8 @@ def user_dir(tmp_path, monkeypatch):
 def voice24k(speech_files) -> np.ndarray:
     """A few seconds of speech: both speech files back to back (each alone may be only ~2 s
     when synthesised by espeak-ng)."""
-    parts = [read_audio(f, RATE)[0] for f in speech_files]
-    return np.concatenate([parts[0], np.zeros(RATE // 5, np.float32), parts[1]])
+    parts = [read_audio(f, SAMPLE_RATE)[0] for f in speech_files]
+    return np.concatenate([parts[0], np.zeros(SAMPLE_RATE // 5, np.float32), parts[1]])
 
 
 def _snapshot(folder):
@@ -57,13 +57,13 @@ def test_saving_for_a_shipped_character_copies_it_and_points_at_the_wav(user_dir
     assert ch.voice == wav.resolve()
     assert ch.name == "Ava" and ch.dia2 == load_character(BUILTIN_DIR / "ava.toml").dia2
     samples, rate = read_audio(ch.voice)
-    assert rate == RATE and len(samples) == len(voice24k)
+    assert rate == SAMPLE_RATE and len(samples) == len(voice24k)
     np.testing.assert_allclose(samples, voice24k, atol=1.5 / 32768)
 
 
 def test_a_second_save_replaces_the_table_and_the_audio(user_dir, voice24k):
     save_voice_sample("milo", voice24k, transcript="first")
-    other = (0.5 * voice24k[: 3 * RATE]).astype(np.float32)
+    other = (0.5 * voice24k[: 3 * SAMPLE_RATE]).astype(np.float32)
     path = save_voice_sample("milo", other)
     text = path.read_text(encoding="utf-8")
     assert text.count("[voice]") == 1
@@ -94,10 +94,10 @@ def test_an_existing_voice_table_in_the_middle_is_replaced_in_place(user_dir, vo
 @pytest.mark.parametrize(
     "audio, words",
     [
-        (np.zeros(RATE, np.float32), "at least 2 s"),  # too short
-        (np.zeros(5 * RATE, np.float32), "silent"),
-        (np.full(5 * RATE, 1e-3, np.float32), "silent"),  # room hum, no speech
-        (np.random.default_rng(1).uniform(-0.5, 0.5, 31 * RATE).astype(np.float32), "under 30 s"),
+        (np.zeros(SAMPLE_RATE, np.float32), "at least 2 s"),  # too short
+        (np.zeros(5 * SAMPLE_RATE, np.float32), "silent"),
+        (np.full(5 * SAMPLE_RATE, 1e-3, np.float32), "silent"),  # room hum, no speech
+        (np.random.default_rng(1).uniform(-0.5, 0.5, 31 * SAMPLE_RATE).astype(np.float32), "under 30 s"),
     ],
 )
 def test_unusable_samples_are_refused_and_nothing_changes(user_dir, voice24k, audio, words):
@@ -132,10 +132,10 @@ def test_scattered_voice_entries_are_not_edited_blindly():
 
 def test_trim_silence_keeps_the_sound_and_a_margin():
     rng = np.random.default_rng(0)
-    sound = rng.uniform(-0.5, 0.5, RATE).astype(np.float32)
-    x = np.concatenate([np.zeros(2 * RATE), sound, np.zeros(3 * RATE)]).astype(np.float32)
+    sound = rng.uniform(-0.5, 0.5, SAMPLE_RATE).astype(np.float32)
+    x = np.concatenate([np.zeros(2 * SAMPLE_RATE), sound, np.zeros(3 * SAMPLE_RATE)]).astype(np.float32)
     y = trim_silence(x, margin_s=0.1)
-    assert len(y) == len(sound) + 2 * round(0.1 * RATE)
-    np.testing.assert_array_equal(y[round(0.1 * RATE): round(0.1 * RATE) + len(sound)], sound)
-    silent = np.zeros(RATE, np.float32)
-    assert len(trim_silence(silent)) == RATE
+    assert len(y) == len(sound) + 2 * round(0.1 * SAMPLE_RATE)
+    np.testing.assert_array_equal(y[round(0.1 * SAMPLE_RATE): round(0.1 * SAMPLE_RATE) + len(sound)], sound)
+    silent = np.zeros(SAMPLE_RATE, np.float32)
+    assert len(trim_silence(silent)) == SAMPLE_RATE

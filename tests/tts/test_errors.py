@@ -9,9 +9,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from app.core import Word
 from app.errors import UserError
-from app.tts import Dia2Engine, GenerationOptions, PrefixTurn, Word
-from app.tts.engine import resolve_device
+from app.tts.engine import Dia2Engine, resolve_device
+from app.tts.options import GenerationOptions
+from app.tts.prefix import PrefixTurn
 from tests.conftest import PARITY
 
 

@@ -9,7 +9,7 @@ import logging
 import pytest
 import torch
 
-from app.tts import Dia2Engine
+from app.tts.engine import Dia2Engine
 from tests.conftest import PARITY_FIXTURES
 from tests.tts.helpers import case_options, case_prefix, load_cases
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.tts import AudioFrame, Dia2Engine, WordEvent
+from app.tts.engine import Dia2Engine
+from app.tts.stream import AudioFrame, WordEvent
 from tests.conftest import PARITY_FIXTURES
 from tests.tts.helpers import case_options, case_prefix, load_cases
 

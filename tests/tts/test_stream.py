@@ -9,7 +9,11 @@ import threading
 import pytest
 import torch
 
-from app.tts import AudioFrame, Dia2Engine, GenerationOptions, PrefixTurn, Word, WordEvent
+from app.core import Word
+from app.tts.engine import Dia2Engine
+from app.tts.options import GenerationOptions
+from app.tts.prefix import PrefixTurn
+from app.tts.stream import AudioFrame, WordEvent
 
 SCRIPT = "[S1] Hello there, how are you doing today? <break time=\"0.4s\"/> [S2] I am fine, thanks."
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from app.errors import UserError
-from app.tts import Dia2Engine
+from app.tts.engine import Dia2Engine
 from app.tts.tokenizer import TOKENIZER_FILES, Dia2Tokenizer
 from tests.conftest import PARITY_FIXTURES
 from tests.tts.helpers import load_cases

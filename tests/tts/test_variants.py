@@ -9,7 +9,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.tts import AudioFrame, Dia2Engine, GenerationOptions, PrefixTurn, Word
+from app.core import Word
+from app.tts.engine import Dia2Engine
+from app.tts.options import GenerationOptions
+from app.tts.prefix import PrefixTurn
+from app.tts.stream import AudioFrame
 from tests.tts.helpers import variant_checkpoint
 
 VARIANTS = {

@@ -15,7 +15,7 @@ from tests.ui.test_window import _events, _window
 
 def test_a_slow_first_token_shows_thinking_with_seconds(qtbot, app_dirs, sound, demo_models,
                                                         speech_files):
-    from app.brains import OpenAICompatibleBrain, OpenAICompatibleConfig
+    from app.brains.openai_compat import OpenAICompatibleBrain, OpenAICompatibleConfig
     from app.conversation.live import LiveSession
     from app.settings import AppSettings
     from app.ui.main_window import DEMO_NOTE

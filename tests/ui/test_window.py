@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _factory(models, brain_text: str, max_frames: int = 40):
     """Sessions with the demo models loaded once, a scripted brain and short replies."""
-    from app.brains import ScriptBrain
+    from app.brains.script import ScriptBrain
     from app.conversation.live import LiveSession
 
     def make(character, opts, config, **kw):

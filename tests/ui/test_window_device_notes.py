@@ -11,7 +11,7 @@ from tests.audio.pulse import PORTAUDIO_DEVICE
 
 def test_an_old_driver_is_explained_in_the_banner(qtbot, app_dirs, sound, demo_models,
                                                  monkeypatch):
-    from app.brains import ScriptBrain
+    from app.brains.script import ScriptBrain
     from app.conversation.events import Error
     from app.conversation.live import LiveSession
     from app.diagnostics import gpu
