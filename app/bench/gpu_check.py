@@ -233,7 +233,8 @@ def run_gpu_check(*, frames: int = 200, graph_frames: int = 100, bench_frames: i
                   asr_model: str | None = None,
                   on_part: Callable[[str, dict], None] | None = None) -> dict[str, Any]:
     """Run every part; returns the report (see the module docstring). Needs CUDA."""
-    from app.assets.tts_loader import TtsChoice, load_tts
+    from app.assets.choice import TtsChoice
+    from app.assets.tts_loader import load_tts
     from app.bench.tts import SCRIPT, full_size_config
 
     report: dict[str, Any] = {"environment": environment()}

@@ -106,7 +106,8 @@ def bench_thread_plans(plans: list[str], busy_levels: list[int], repeats: int,
     """Every plan at every load, `repeats` times, interleaved (plan after plan within one
     repetition, in a rotated order each time) so that a change in the machine's other load
     spreads over all plans. One conversation first, not counted, warms the process up."""
-    from app.assets.tts_loader import TtsChoice, load_tts
+    from app.assets.choice import TtsChoice
+    from app.assets.tts_loader import load_tts
 
     for p in plans:  # malformed plans fail before anything runs
         apply_override(plan_threads(override=""), p)

@@ -47,8 +47,9 @@ def bench_turn(files: list[Path], repeats: int = 1, max_frames: int = 150) -> Tu
     import torch
 
     from app.asr.recognizer import Recognizer
+    from app.assets.choice import TtsChoice
     from app.assets.packaged import packaged_asr_config, packaged_reply_config
-    from app.assets.tts_loader import TtsChoice, load_tts
+    from app.assets.tts_loader import load_tts
     from app.brains.factory import make_brain
     from app.conversation.character import find_character
     from app.conversation.events import TurnTimings

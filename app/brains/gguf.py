@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from app.brains.base import BrainError
+from app.core import app_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,7 @@ def _generic_tokenizer_class(config: Path) -> None:
 
 
 def default_root() -> Path:
-    from app.assets.packaged import cache_root
-
-    return cache_root() / "gguf"
+    return app_cache_dir() / "gguf"
 
 
 def prepared_folder(path: Path, root: Path | None = None) -> Path:

@@ -8,15 +8,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import queue
 import sys
 import threading
 import time
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from app.core import ASR_RATE, FRAME_SAMPLES, SAMPLE_RATE
 from app.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +107,8 @@ def _cmd_devices(args) -> int:
 
 # -- listen --------------------------------------------------------------------------------------
 def _meter(rms: float, speaking: bool, width: int = 30) -> str:
-    db = 20 * np.log10(max(rms, 1e-6))
-    filled = int(round(np.clip((db + 60) / 60, 0, 1) * width))
+    db = 20 * math.log10(max(rms, 1e-6))
+    filled = int(round(min(max((db + 60) / 60, 0.0), 1.0) * width))
     return f"\r[{'#' * filled}{' ' * (width - filled)}] {db:6.1f} dB {'speech' if speaking else '      '}"
 
 
@@ -259,6 +262,8 @@ def _cmd_transcribe(args) -> int:
 # -- play ----------------------------------------------------------------------------------------
 def _demo_clip(rate: int = SAMPLE_RATE) -> np.ndarray:
     """A short rising three-note chime: something to play without a file."""
+    import numpy as np
+
     parts = []
     for f in (523.25, 659.25, 783.99):
         t = np.arange(int(0.3 * rate)) / rate

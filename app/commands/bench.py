@@ -91,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         return _echo(args)
     import torch
 
-    from app.assets.tts_loader import TtsChoice, load_tts
+    from app.assets.choice import TtsChoice
+    from app.assets.tts_loader import load_tts
     from app.bench.tts import as_dict, bench_engine, full_size_config, random_engine
     from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16
 
@@ -183,7 +184,8 @@ def _gpu_check(args: argparse.Namespace) -> int:
 def _dialogue(args: argparse.Namespace) -> int:
     import torch
 
-    from app.assets.tts_loader import TtsChoice, load_tts
+    from app.assets.choice import TtsChoice
+    from app.assets.tts_loader import load_tts
     from app.bench.dialogue import as_dict, bench_dialogue
     from app.bench.tts import full_size_config, random_engine
     from app.tts.precision import REFERENCE_BF16

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from app.assets.tts_loader import DEFAULT_MODEL, TtsChoice
+from app.assets.choice import DEFAULT_MODEL, TtsChoice
 from app.core import Word
 from app.errors import UserError
 from app.tts.options import GenerationOptions

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.assets.tts_loader import DEFAULT_MODEL
+from app.assets.choice import DEFAULT_MODEL
 
 _MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 

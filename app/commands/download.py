@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.assets.tts_loader import DEFAULT_MODEL
+from app.assets.choice import DEFAULT_MODEL
 
 
 def register(sub) -> None:

@@ -6,8 +6,7 @@ import argparse
 import json
 import sys
 import time
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from app.commands.common import (
     add_generation_args,
@@ -23,6 +22,9 @@ from app.commands.common import (
 from app.commands.say_script import add_script_args, check_plain_say, run_dialogue, wants_dialogue
 from app.core import ASR_RATE, SAMPLE_RATE, Word
 from app.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(sub) -> None:
@@ -100,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
                         "or --script FILE for a long one")
     if not args.out and not args.play:
         raise UserError("say needs -o FILE.wav, --play, or both")
+    import numpy as np
+
     from app.assets.tts_loader import load_tts
 
     # every check before any model loads or audio is made

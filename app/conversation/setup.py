@@ -44,7 +44,8 @@ def open_models(opts: SessionOptions):
     """(Dia2 engine with its codec, recogniser), both loaded: a GPU that cannot recognise moves
     recognition to the CPU here, before anyone speaks (the recogniser's `take_notice` says so)."""
     from app.asr.recognizer import AsrConfig, Recognizer
-    from app.assets.tts_loader import TtsChoice, load_tts
+    from app.assets.choice import TtsChoice
+    from app.assets.tts_loader import load_tts
 
     engine = load_tts(TtsChoice(model=opts.model, mimi=opts.mimi, demo=opts.demo,
                                 device=opts.device, precision=opts.precision, cuda_graphs=opts.cuda_graphs))

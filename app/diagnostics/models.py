@@ -16,7 +16,7 @@ from math import prod
 from pathlib import Path
 
 from app.assets import hub, sizes
-from app.core import APP_NAME
+from app.core import APP_NAME, app_cache_dir
 from app.diagnostics.checks import Check, DoctorOptions
 from app.errors import UserError
 
@@ -170,9 +170,7 @@ def _packaged_check() -> Check:
 def check_models(options: DoctorOptions, cuda: bool) -> list[Check]:
     """One line per needed model (cached? how big?) and one on running offline."""
     if options.demo:
-        from app.assets.demo_dia2 import demo_cache_root
-
-        root = demo_cache_root()
+        root = app_cache_dir()
         built = any(root.glob("*/model.safetensors"))
         state = "built" if built else "built on first use (a few seconds)"
         return [Check("demo models", "ok", f"tiny random Dia2 and Mimi, {state}, in {root}",

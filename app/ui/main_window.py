@@ -461,7 +461,7 @@ class MainWindow(QMainWindow):
     def open_dialogue(self) -> None:
         """The dialogue panel (app/ui/dialogue_panel.py), rendering with the models the settings
         choose; the first run offers their download as starting a conversation does."""
-        from app.assets.tts_loader import TtsChoice
+        from app.assets.choice import TtsChoice
         from app.conversation.character import find_character
         from app.settings import to_session_options
         from app.ui.dialogue_panel import DialoguePanel

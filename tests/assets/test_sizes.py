@@ -127,7 +127,7 @@ def test_cli_window_and_download_resolve_auto_through_choose_dia2(monkeypatch, d
     """The command line's, the window's and download's default is "auto", and each resolves it
     through the one function."""
     from app.assets import setup
-    from app.assets.tts_loader import DEFAULT_MODEL, TtsChoice
+    from app.assets.choice import DEFAULT_MODEL, TtsChoice
     from app.commands.common import add_model_args
     from app.conversation.setup import SessionOptions
     from app.settings import AppSettings, to_session_options

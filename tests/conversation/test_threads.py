@@ -28,11 +28,11 @@ CHARACTER = Character(name="Ava", persona="Be brief.", greeting="", dia2=Dia2Set
 
 
 def _demo_llm(max_new_tokens: int):
-    from app.assets.demo_dia2 import demo_cache_root
     from app.brains.demo_llm import build_demo_llm, demo_brain_config
     from app.brains.local_llm import TransformersBrain
+    from app.core import app_cache_dir
 
-    folder = demo_cache_root() / "demo-llm-v1"
+    folder = app_cache_dir() / "demo-llm-v1"
     if not (folder / "config.json").is_file():
         build_demo_llm(folder)
     # the demo model never stops by itself: with many tokens allowed it is still generating

@@ -15,7 +15,7 @@ SCRIPT = ("[S1] Hello and welcome to the show! [S2] Thanks for having me. "
 
 def test_panel_renders_listens_and_exports(qtbot, app_dirs, sound, demo_root, speech_files,
                                            tmp_path):
-    from app.assets.tts_loader import TtsChoice
+    from app.assets.choice import TtsChoice
     from app.ui.dialogue_panel import DialoguePanel
 
     panel = DialoguePanel(TtsChoice(demo=True, device="cpu"), None, PORTAUDIO_DEVICE,
@@ -85,7 +85,7 @@ def test_a_voice_recorded_in_the_panel_is_saved_as_a_file(qtbot, app_dirs, tmp_p
     sample is imported rather than recorded, then saved and used for [S1]."""
     import soundfile as sf
 
-    from app.assets.tts_loader import TtsChoice
+    from app.assets.choice import TtsChoice
     from app.ui.dialogue_panel import DialoguePanel, RecordVoiceDialog
     from tests.audio.speech import speech_files
 

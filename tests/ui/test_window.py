@@ -188,7 +188,7 @@ def test_a_broken_character_is_shown(qtbot, app_dirs):
 
 
 def test_no_qt_in_the_engine_packages():
-    for pkg in ("tts", "codec", "asr", "audio", "brains", "conversation", "models", "dialogue"):
+    for pkg in ("tts", "codec", "asr", "audio", "brains", "conversation", "assets", "dialogue"):
         for path in (ROOT / "app" / pkg).rglob("*.py"):
             text = path.read_text()
             assert "PySide6" not in text, f"{path} imports Qt"
