@@ -1,15 +1,13 @@
 """Values shared across the packages: the app's name, the audio rates, a word with its times.
 
-Light on purpose: it imports only the standard library (platformdirs inside `app_cache_dir`; no
-torch, numpy or Qt), so the command line, the settings and the event types can use it without
-loading the models' stack.
+Light on purpose: it imports nothing beyond the standard library (no torch, numpy or Qt), so the
+command line, the settings and the event types can use it without loading the models' stack.
+The app's folders are in `app.paths`.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 APP_NAME = "dia2-voicechat"  # the folder name of the app's files (settings, characters, sessions)
 APP_TITLE = "Dia2 Voice Chat"  # what the window, the About box and --version call the app
@@ -18,17 +16,6 @@ SAMPLE_RATE = 24000  # Hz: Mimi's and Dia2's audio, the rate of the app's own au
 FRAME_RATE = 12.5  # Mimi (and Dia2) frames a second
 FRAME_SAMPLES = 1920  # samples in one frame (80 ms): SAMPLE_RATE / FRAME_RATE
 ASR_RATE = 16000  # Hz: what voice activity and the recogniser take
-
-
-def app_cache_dir() -> Path:
-    """Where the app keeps what it builds or prepares once: the demo models, the packaged
-    Whisper joined, GGUF reply models prepared for transformers (DIA2CHAT_DEMO_DIR overrides)."""
-    env = os.environ.get("DIA2CHAT_DEMO_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir(APP_NAME)) / "demo"
 
 
 @dataclass(frozen=True)

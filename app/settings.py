@@ -7,7 +7,7 @@
     theme = "dark"
 
 `AppSettings` is what the desktop app remembers between runs (the session's own choices are
-`SessionOptions`, built by `to_session_options`). The file lives in
+`SessionOptions`, built by `app.conversation.setup.to_session_options`). The file lives in
 `platformdirs.user_config_dir("dia2-voicechat")/settings.toml`; `DIA2CHAT_CONFIG_DIR` names
 another folder (tests use it). A value of None is written by leaving its key out.
 
@@ -240,43 +240,3 @@ def save_settings(settings: AppSettings, path: Path | None = None) -> Path:
     write_atomic(path, text)
     log.debug("settings saved to %s", path)
     return path
-
-
-# -- using them ----------------------------------------------------------------------------------
-
-
-def to_session_options(settings: AppSettings):
-    """The `SessionOptions` these settings choose (models, devices, brain)."""
-    from app.conversation.setup import SessionOptions
-
-    return SessionOptions(
-        demo=settings.demo,
-        model=settings.model,
-        mimi=settings.mimi,
-        device=settings.device,
-        precision=settings.precision,
-        asr_model=settings.asr_model,
-        brain=settings.brain,
-        llm_url=settings.llm_url,
-        llm_model=settings.llm_model,
-    )
-
-
-def voice_overrides(settings: AppSettings) -> dict[str, Any]:
-    """The character's Dia2 settings the user overrode (`Dia2Settings` field -> value)."""
-    out: dict[str, Any] = {}
-    if settings.cfg_scale is not None:
-        out["cfg_scale"] = settings.cfg_scale
-    if settings.audio_temperature is not None:
-        out["audio_temperature"] = settings.audio_temperature
-    if settings.top_k is not None:
-        out["top_k"] = settings.top_k
-    return out
-
-
-def with_voice_overrides(character, settings: AppSettings):
-    """`character` with the user's Dia2 overrides applied to its `dia2` settings."""
-    changes = voice_overrides(settings)
-    if not changes:
-        return character
-    return dataclasses.replace(character, dia2=dataclasses.replace(character.dia2, **changes))

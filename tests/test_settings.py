@@ -8,15 +8,8 @@ import logging
 import pytest
 import tomllib
 
-from app.settings import (
-    AppSettings,
-    load_settings,
-    save_settings,
-    settings_path,
-    settings_toml,
-    to_session_options,
-    with_voice_overrides,
-)
+from app.conversation.setup import to_session_options, with_voice_overrides
+from app.settings import AppSettings, load_settings, save_settings, settings_path, settings_toml
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from app.core import app_cache_dir
+from app.paths import app_cache_dir
 
 log = logging.getLogger(__name__)
 

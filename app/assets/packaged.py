@@ -21,8 +21,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from app.core import app_cache_dir
 from app.errors import UserError
+from app.paths import app_cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from app.assets.choice import TtsChoice
-from app.core import app_cache_dir
+from app.paths import app_cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from app.brains.base import BrainError
-from app.core import app_cache_dir
+from app.paths import app_cache_dir
 
 log = logging.getLogger(__name__)
 

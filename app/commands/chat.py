@@ -234,25 +234,3 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"exported {summary['folder']}: {summary['turns']} turns, {summary['seconds']:.1f} s",
           file=sys.stderr)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run `chat`/`export` without the app's command list (for subprocess tests)."""
-    import logging
-
-    from app.cli import build_parser
-
-    parser = build_parser()
-    if "chat" not in parser._subparsers._group_actions[0].choices:  # noqa: SLF001
-        register(parser._subparsers._group_actions[0])  # noqa: SLF001
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

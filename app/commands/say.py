@@ -16,12 +16,12 @@ from app.commands.common import (
     print_device_notes,
     print_recognition_notice,
     read_script,
-    read_words,
     tts_choice,
 )
 from app.commands.say_script import add_script_args, check_plain_say, run_dialogue, wants_dialogue
 from app.core import ASR_RATE, SAMPLE_RATE, Word
 from app.errors import UserError
+from app.word_times import read_words
 
 if TYPE_CHECKING:
     import numpy as np

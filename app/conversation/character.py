@@ -41,6 +41,7 @@ from app.brains.local_llm import TransformersConfig
 from app.brains.persona import persona_prompt
 from app.core import APP_NAME, ASR_RATE, SAMPLE_RATE, Word
 from app.errors import UserError
+from app.paths import user_characters_dir
 from app.tts.options import GenerationOptions
 
 log = logging.getLogger(__name__)
@@ -93,15 +94,6 @@ class Character:
     def system_prompt(self) -> str:
         return persona_prompt(self.persona, name=self.name)
 
-
-def user_characters_dir() -> Path:
-    """Where the user's own characters live (DIA2CHAT_CHARACTERS_DIR overrides)."""
-    env = os.environ.get("DIA2CHAT_CHARACTERS_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(APP_NAME)) / "characters"
 
 
 def _bad(path: Path, where: str, what: str) -> UserError:

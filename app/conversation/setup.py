@@ -10,15 +10,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.conversation.character import Character, voice_words
 from app.conversation.turns import CHARACTER, Turn
-from app.core import APP_NAME, FRAME_RATE, SAMPLE_RATE
+from app.core import FRAME_RATE, SAMPLE_RATE
 from app.errors import UserError
+from app.paths import sessions_root
+from app.settings import AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +132,40 @@ def voice_turn(character: Character, engine, recognizer, max_frames: int,
     return turn
 
 
-def sessions_root() -> Path:
-    from platformdirs import user_data_dir
 
-    return Path(user_data_dir(APP_NAME)) / "sessions"
+def to_session_options(settings: AppSettings) -> SessionOptions:
+    """The `SessionOptions` the window's settings choose (models, devices, brain)."""
+    return SessionOptions(
+        demo=settings.demo,
+        model=settings.model,
+        mimi=settings.mimi,
+        device=settings.device,
+        precision=settings.precision,
+        asr_model=settings.asr_model,
+        brain=settings.brain,
+        llm_url=settings.llm_url,
+        llm_model=settings.llm_model,
+    )
+
+
+def voice_overrides(settings: AppSettings) -> dict[str, Any]:
+    """The character's Dia2 settings the user overrode (`Dia2Settings` field -> value)."""
+    out: dict[str, Any] = {}
+    if settings.cfg_scale is not None:
+        out["cfg_scale"] = settings.cfg_scale
+    if settings.audio_temperature is not None:
+        out["audio_temperature"] = settings.audio_temperature
+    if settings.top_k is not None:
+        out["top_k"] = settings.top_k
+    return out
+
+
+def with_voice_overrides(character: Character, settings: AppSettings) -> Character:
+    """`character` with the user's Dia2 overrides applied to its `dia2` settings."""
+    changes = voice_overrides(settings)
+    if not changes:
+        return character
+    return dataclasses.replace(character, dia2=dataclasses.replace(character.dia2, **changes))
 
 
 def new_session_folder(character: Character, root: Path | None = None) -> Path:

@@ -22,9 +22,10 @@ import tomllib
 
 from app.atomic import write_atomic
 from app.audio.files import write_audio
-from app.conversation.character import character_files, load_character, user_characters_dir
+from app.conversation.character import character_files, load_character
 from app.core import SAMPLE_RATE
 from app.errors import UserError
+from app.paths import user_characters_dir
 
 log = logging.getLogger(__name__)
 

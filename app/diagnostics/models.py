@@ -16,9 +16,10 @@ from math import prod
 from pathlib import Path
 
 from app.assets import hub, sizes
-from app.core import APP_NAME, app_cache_dir
+from app.core import APP_NAME
 from app.diagnostics.checks import Check, DoctorOptions
 from app.errors import UserError
+from app.paths import app_cache_dir, sessions_root, user_characters_dir
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +224,6 @@ def check_folders(options: DoctorOptions) -> list[Check]:
     from huggingface_hub import constants
     from platformdirs import user_cache_dir, user_config_dir
 
-    from app.conversation.character import user_characters_dir
-    from app.conversation.setup import sessions_root
 
     folders = {
         "characters": user_characters_dir(),

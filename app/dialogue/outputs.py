@@ -22,7 +22,7 @@ import soundfile as sf
 from app.atomic import write_atomic
 from app.audio.files import atomic_path
 from app.conversation.subtitles import cues, to_srt, to_vtt
-from app.core import APP_NAME, FRAME_RATE, FRAME_SAMPLES, SAMPLE_RATE
+from app.core import FRAME_RATE, FRAME_SAMPLES, SAMPLE_RATE
 from app.errors import UserError
 
 RAMP = 240  # crossfade between the speaker tracks (10 ms)
@@ -161,13 +161,6 @@ def write_outputs(paths: EpisodePaths, records: list[dict], audio_path: Path, me
     del audio
     return data
 
-
-def dialogues_root() -> Path:
-    """Where the window keeps rendered dialogues and recorded voices (the user data folder)."""
-    from platformdirs import user_data_dir
-
-
-    return Path(user_data_dir(APP_NAME)) / "dialogues"
 
 
 def export_episode(paths: EpisodePaths, folder: Path) -> list[Path]:

@@ -19,6 +19,7 @@ import torch
 from app.conversation.turns import Turn
 from app.core import FRAME_RATE, SAMPLE_RATE, Word
 from app.errors import UserError
+from app.word_times import read_words
 
 VOICE_MAX_FRAMES = 250  # the longest voice sample kept in the prefix (20 s)
 
@@ -58,8 +59,6 @@ def read_voice_words(source: VoiceSource) -> tuple[Word, ...] | None:
     """The words file's words, or None when the recogniser is to find them."""
     if source.words is None:
         return None
-    from app.commands.common import read_words
-
     return read_words(source.words)
 
 

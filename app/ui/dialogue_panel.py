@@ -32,11 +32,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import SAMPLE_RATE
-from app.dialogue.outputs import dialogues_root, export_episode
+from app.dialogue.outputs import export_episode
 from app.dialogue.progress import clock
 from app.dialogue.script import parse_dialogue
 from app.dialogue.voices import VoiceSource
 from app.errors import UserError
+from app.paths import dialogues_root
 from app.ui.voice_dialog import VoiceDialog
 from app.workers.dialogue import DialogueJob, DialogueRenderer
 

@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         from app.audio.echo import EchoConfig
         from app.conversation.character import find_character
         from app.conversation.live import LiveConfig
-        from app.settings import to_session_options, with_voice_overrides
+        from app.conversation.setup import to_session_options, with_voice_overrides
 
         self.banner.hide_message()
         s = self.settings
@@ -463,7 +463,7 @@ class MainWindow(QMainWindow):
         choose; the first run offers their download as starting a conversation does."""
         from app.assets.choice import TtsChoice
         from app.conversation.character import find_character
-        from app.settings import to_session_options
+        from app.conversation.setup import to_session_options
         from app.ui.dialogue_panel import DialoguePanel
 
         panel = getattr(self, "dialogue_panel", None)
@@ -487,14 +487,14 @@ class MainWindow(QMainWindow):
         panel.activateWindow()
 
     def open_recordings(self) -> None:
-        from app.conversation.setup import sessions_root
+        from app.paths import sessions_root
 
         root = sessions_root()
         root.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(root)))
 
     def export_session(self) -> None:
-        from app.conversation.setup import sessions_root
+        from app.paths import sessions_root
 
         start = self.folder or str(sessions_root())
         folder = QFileDialog.getExistingDirectory(self, "Export a recorded session", start)

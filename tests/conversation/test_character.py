@@ -103,7 +103,7 @@ def test_voice_words_given_in_the_file_are_used(write_character, speech_files, s
 
 
 def test_cli_reports_a_broken_character_file(write_character, capsys):
-    from app.commands.chat import main
+    from app.cli import main
 
     path = write_character('name = "A"\n[dia2]\ncfg_scale = "loud"\n')
     assert main(["chat", "--character", str(path), "--headless", "--user-audio", str(path)]) == 2

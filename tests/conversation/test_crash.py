@@ -22,7 +22,7 @@ def test_kill_mid_turn_leaves_a_playable_recording(tmp_path, demo_root, demo_mod
     out = tmp_path / "session"
     env = dict(os.environ, DIA2CHAT_DEMO_DIR=str(demo_root), OMP_NUM_THREADS="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.commands.chat", "chat", "--demo", "--headless", "--device", "cpu",
+        [sys.executable, "main.py", "chat", "--demo", "--headless", "--device", "cpu",
          "--user-audio", str(speech_files[0]), "--out", str(out), "--no-greeting",
          "--brain", "script", "--script", str(script), "--max-frames", "400", "--json"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -49,7 +49,7 @@ def test_kill_mid_turn_leaves_a_playable_recording(tmp_path, demo_root, demo_mod
     assert lengths["mix"] == min(lengths["person"], lengths["character"])
     assert (out / "transcript.srt").read_text().startswith("1\n")
     # export re-renders the cut session into one of even tracks
-    done = subprocess.run([sys.executable, "-m", "app.commands.chat", "export", str(out)],
+    done = subprocess.run([sys.executable, "main.py", "export", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     mixed, _ = sf.read(str(out / "mix.wav"))

@@ -30,7 +30,7 @@ CHARACTER = Character(name="Ava", persona="Be brief.", greeting="", dia2=Dia2Set
 def _demo_llm(max_new_tokens: int):
     from app.brains.demo_llm import build_demo_llm, demo_brain_config
     from app.brains.local_llm import TransformersBrain
-    from app.core import app_cache_dir
+    from app.paths import app_cache_dir
 
     folder = app_cache_dir() / "demo-llm-v1"
     if not (folder / "config.json").is_file():
