@@ -18,6 +18,13 @@ from app.asr.vad import SpeechEnd, SpeechStart, StreamingVad
 from app.core import ASR_RATE, SAMPLE_RATE
 
 
+def chunk_streams(chunk) -> tuple[np.ndarray, np.ndarray | None, int | None, int | None]:
+    """A `CaptureChunk` as the detectors' `feed` takes it: its 16 kHz audio, its 24 kHz audio
+    (None when not captured), and where each starts in its stream."""
+    return (chunk.at(ASR_RATE), chunk.by_rate.get(SAMPLE_RATE), chunk.starts.get(ASR_RATE),
+            chunk.starts.get(SAMPLE_RATE))
+
+
 @dataclass(frozen=True)
 class Utterance:
     """One turn of the person's speech.
@@ -117,10 +124,7 @@ class TurnDetector:
 
     def feed_chunk(self, chunk) -> list[SpeechStart | Utterance]:
         """Consume a `CaptureChunk` (it must carry 16 kHz audio, and 24 kHz if wanted)."""
-        a24 = chunk.by_rate.get(SAMPLE_RATE)
-        return self.feed(
-            chunk.at(ASR_RATE), a24, chunk.starts.get(ASR_RATE), chunk.starts.get(SAMPLE_RATE)
-        )
+        return self.feed(*chunk_streams(chunk))
 
     def feed(
         self,
@@ -169,12 +173,7 @@ class PushToTalk:
 
     def feed_chunk(self, chunk) -> None:
         """Consume a `CaptureChunk`."""
-        self.feed(
-            chunk.at(ASR_RATE),
-            chunk.by_rate.get(SAMPLE_RATE),
-            chunk.starts.get(ASR_RATE),
-            chunk.starts.get(SAMPLE_RATE),
-        )
+        self.feed(*chunk_streams(chunk))
 
     def feed(
         self,

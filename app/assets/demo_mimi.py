@@ -20,7 +20,8 @@ from moshi.models import loaders
 from moshi.models.compression import MimiModel
 from safetensors.torch import save_file
 
-from app.codec.mimi import CONFIG_METADATA_KEY, DEFAULT_CODEBOOKS, MimiCodec, resolve_device
+from app.codec.mimi import CONFIG_METADATA_KEY, DEFAULT_CODEBOOKS, MimiCodec
+from app.torch_device import resolve_torch_device
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def build_demo_mimi(
     codec (for timing). moshi starts codebooks at zero; here they are drawn from what the random
     encoder makes of a synthetic signal, so that different sounds get different codes.
     """
-    dev = resolve_device(device)
+    dev = resolve_torch_device(device)
     cfg = copy.deepcopy(config or demo_mimi_config())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

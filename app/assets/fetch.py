@@ -216,32 +216,18 @@ def explain(exc: BaseException, repo: str, where: str) -> str:
     if isinstance(exc, RepositoryNotFoundError):
         return f"there is no model repository {repo} on {where}: check the name."
     if isinstance(exc, EntryNotFoundError):
-        return f"{repo} on {where} lacks a file the app needs ({_reason(exc)})."
+        return f"{repo} on {where} lacks a file the app needs ({hub.download_reason(exc)})."
     if isinstance(exc, HFValidationError):
-        return f"{repo} is not a valid repository id ({_reason(exc)})."
+        return f"{repo} is not a valid repository id ({hub.download_reason(exc)})."
     if isinstance(exc, (OfflineModeIsEnabled, LocalEntryNotFoundError)):
         return f"cannot reach {where}: connect to the internet and try again, {DEMO_HINT}."
     if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-        return (f"cannot reach {where} ({_reason(exc)}): check the internet connection and try "
-                f"again, {DEMO_HINT}.")
+        return (f"cannot reach {where} ({hub.download_reason(exc)}): check the internet "
+                f"connection and try again, {DEMO_HINT}.")
     if isinstance(exc, (requests.RequestException, HfHubHTTPError, OSError)):
-        return (f"downloading {repo} from {where} failed ({_reason(exc)}); try again to resume "
-                "where it stopped.")
+        return (f"downloading {repo} from {where} failed ({hub.download_reason(exc)}); try again "
+                "to resume where it stopped.")
     return f"downloading {repo} from {where} failed unexpectedly ({type(exc).__name__}: {exc})."
-
-
-def _reason(exc: BaseException) -> str:
-    """A short cause: the kind of network failure, or the first line of the message."""
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the connection broke off"
-    if isinstance(exc, requests.Timeout):
-        return "the server stopped answering"
-    if isinstance(exc, requests.ConnectionError):
-        return "no connection"
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__
 
 
 class Downloader:

@@ -391,7 +391,7 @@ def _fetch(
         raise UserError(f"{repo} is not a valid repository id ({exc}).") from exc
     except (requests.RequestException, OSError) as exc:
         raise UserError(
-            f"downloading {repo} from {where} failed ({_first_line(exc)}); run the same command "
+            f"downloading {repo} from {where} failed ({download_reason(exc)}); run the same command "
             "again to resume where it stopped."
         ) from exc
     skip = set(optional)
@@ -404,11 +404,13 @@ def _fetch(
     return folder
 
 
-def _first_line(exc: BaseException) -> str:
-    """A short reason for a failed download: the kind of network failure, or the first non-empty
-    line of the exception's message."""
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.ConnectionError)):
+def download_reason(exc: BaseException) -> str:
+    """A short cause of a failed download: the kind of network failure, or the first line of
+    the message (`app.errors.first_line`)."""
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the connection broke off"
     if isinstance(exc, requests.Timeout):
         return "the server stopped answering"
+    if isinstance(exc, requests.ConnectionError):
+        return "no connection"
     return first_line(exc)

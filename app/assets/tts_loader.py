@@ -34,9 +34,10 @@ def load_tts(choice: TtsChoice):
     """Load Dia2 and Mimi as chosen; returns a `Dia2Engine` with its codec attached."""
     from app.assets.demo_dia2 import ensure_demo_dia2
     from app.codec.mimi import MimiCodec
-    from app.tts.engine import Dia2Engine, resolve_device
+    from app.torch_device import resolve_torch_device
+    from app.tts.engine import Dia2Engine
 
-    device = resolve_device(choice.device)
+    device = resolve_torch_device(choice.device)
     from app.assets.hub import read_assets, resolve_dia2, resolve_mimi
 
     if choice.demo:

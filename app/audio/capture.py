@@ -23,15 +23,8 @@ from types import ModuleType
 import numpy as np
 
 from app.audio.clock import BlockClock
-from app.audio.devices import (
-    DeviceInfo,
-    choose_rate,
-    load_sounddevice,
-    pick_channels,
-    resolve_device,
-)
+from app.audio.devices import DeviceInfo, open_setup
 from app.audio.resample import StreamResampler
-from app.audio.ring import RingBuffer
 from app.core import ASR_RATE, SAMPLE_RATE
 from app.errors import UserError
 
@@ -94,16 +87,16 @@ class Capture:
         stream_factory: StreamFactory | None = None,
     ) -> None:
         self.config = config
-        self._sd = sd or load_sounddevice()
+        self.setup = open_setup(config.device, "input", config.samplerate, config.block_ms, sd)
         self._factory = stream_factory
         self._on_chunk = on_chunk
         self._on_error = on_error
         self._queue: queue.Queue[CaptureChunk | UserError] = queue.Queue()
-        self.device: DeviceInfo = resolve_device(config.device, "input", self._sd)
-        self.channels = pick_channels(self.device, "input", self._sd)
-        self.rate = choose_rate(self.device, "input", config.samplerate, self.channels, self._sd)
-        self.blocksize = max(1, round(self.rate * config.block_ms / 1000))
-        self.ring = RingBuffer(max(self.blocksize * 4, round(self.rate * config.buffer_seconds)))
+        self.device: DeviceInfo = self.setup.device
+        self.channels = self.setup.channels
+        self.rate = self.setup.rate
+        self.blocksize = self.setup.blocksize
+        self.ring = self.setup.ring(config.buffer_seconds)
         # written by the callback: stream position at block start, samples, ADC time
         self.clock = BlockClock(
             self.rate, max(64, round(config.buffer_seconds * 4000 / config.block_ms))
@@ -130,22 +123,10 @@ class Capture:
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> Capture:
         """Open the stream and start the reader thread."""
-        try:
-            self._stream = (self._factory or self._sd.InputStream)(
-                device=self.device.index,
-                samplerate=self.rate,
-                channels=self.channels,
-                dtype="float32",
-                blocksize=self.blocksize,
-                callback=self._callback,
-                finished_callback=self._finished_callback,
-            )
+        with self.setup.opening():
+            self._stream = self.setup.stream(self._factory, self._callback,
+                                             finished_callback=self._finished_callback)
             self._stream.start()
-        except self._sd.PortAudioError as exc:
-            raise UserError(
-                f"cannot open the input device {self.device.name!r} at {self.rate} Hz: {exc}; "
-                "try another --input (see `main.py devices`)"
-            ) from exc
         log.info(
             "capturing from %r at %d Hz, %d channel(s)", self.device.name, self.rate, self.channels
         )
@@ -161,11 +142,7 @@ class Capture:
             self._thread.join()
             self._thread = None
         if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except self._sd.PortAudioError as exc:  # the device may already be gone
-                log.warning("closing the input stream failed: %s", exc)
+            self.setup.close(self._stream)  # the device may already be gone
             self._stream = None
 
     def __enter__(self) -> Capture:

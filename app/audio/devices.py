@@ -1,4 +1,5 @@
-"""Sound devices: listing them, resolving `--input` / `--output` names or indices, choosing rates.
+"""Sound devices: listing them, finding `--input` / `--output` by name or index, choosing rates,
+and the set-up capture and playback share to open a stream (`open_setup`, `DeviceSetup`).
 
 Everything here talks to PortAudio through the `sounddevice` module, which callers may pass in
 (`sd=`) so tests can hand in a different backend. PortAudio missing, no device of the wanted kind,
@@ -8,10 +9,13 @@ an unknown name, a rate the device refuses: each becomes a `UserError` saying wh
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
 
+from app.audio.ring import RingBuffer
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -87,7 +91,7 @@ def _channels(d: DeviceInfo, kind: Kind) -> int:
     return d.max_input_channels if kind == "input" else d.max_output_channels
 
 
-def resolve_device(spec: str | int | None, kind: Kind, sd: ModuleType | None = None) -> DeviceInfo:
+def find_sound_device(spec: str | int | None, kind: Kind, sd: ModuleType | None = None) -> DeviceInfo:
     """Find the device meant by `spec`: None for the default, an index, or part of a name.
 
     Name matching is case-insensitive; an exact name wins over a substring, and a substring
@@ -183,3 +187,61 @@ def pick_channels(device: DeviceInfo, kind: Kind, sd: ModuleType | None = None) 
     if rate_supported(device, kind, int(device.default_samplerate), 1, sd):
         return 1
     return max(1, min(2, _channels(device, kind)))
+
+
+@dataclass(frozen=True)
+class DeviceSetup:
+    """A sound device ready to open: which one, with how many channels, at what rate, in what
+    blocks. Capture and playback both start from one (`open_setup`)."""
+
+    sd: ModuleType  # the `sounddevice` module (or a stand-in with its API)
+    kind: Kind  # "input" or "output"
+    device: DeviceInfo  # the device `--input` / `--output` named (or the default)
+    channels: int  # channels the stream opens with (mono where the device allows it)
+    rate: int  # the device rate in Hz the stream runs at
+    blocksize: int  # samples per PortAudio callback block
+
+    def ring(self, seconds: float) -> RingBuffer:
+        """A ring buffer of `seconds` at the device rate (at least four blocks)."""
+        return RingBuffer(max(self.blocksize * 4, round(self.rate * seconds)))
+
+    def stream(self, factory: Callable[..., object] | None, callback: Callable[..., None],
+               **extra: object) -> object:
+        """The PortAudio stream (not started): `factory` (tests) or sounddevice's own, float32."""
+        default = self.sd.InputStream if self.kind == "input" else self.sd.OutputStream
+        return (factory or default)(device=self.device.index, samplerate=self.rate,
+                                    channels=self.channels, dtype="float32",
+                                    blocksize=self.blocksize, callback=callback, **extra)
+
+    @contextmanager
+    def opening(self) -> Iterator[None]:
+        """Turn PortAudio refusing to open or start the stream into a `UserError` that says
+        which device and what to try."""
+        try:
+            yield
+        except self.sd.PortAudioError as exc:
+            flag = "--input" if self.kind == "input" else "--output"
+            raise UserError(
+                f"cannot open the {self.kind} device {self.device.name!r} at {self.rate} Hz: "
+                f"{exc}; try another {flag} (see `main.py devices`)"
+            ) from exc
+
+    def close(self, stream) -> None:
+        """Stop and close `stream`; a device already gone is logged, not raised."""
+        try:
+            stream.stop()
+            stream.close()
+        except self.sd.PortAudioError as exc:
+            log.warning("closing the %s stream failed: %s", self.kind, exc)
+
+
+def open_setup(spec: str | int | None, kind: Kind, rate: int | None, block_ms: float,
+               sd: ModuleType | None = None) -> DeviceSetup:
+    """Find the device `spec` names, pick its channels and a rate it accepts (`rate` if it
+    can), and the block size for `block_ms`. Raises `UserError` as `find_sound_device` and
+    `choose_rate` do."""
+    sd = sd or load_sounddevice()
+    device = find_sound_device(spec, kind, sd)
+    channels = pick_channels(device, kind, sd)
+    chosen = choose_rate(device, kind, rate, channels, sd)
+    return DeviceSetup(sd, kind, device, channels, chosen, max(1, round(chosen * block_ms / 1000)))

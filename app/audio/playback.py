@@ -27,15 +27,8 @@ from types import ModuleType
 import numpy as np
 
 from app.audio.clock import BlockClock
-from app.audio.devices import (
-    DeviceInfo,
-    choose_rate,
-    load_sounddevice,
-    pick_channels,
-    resolve_device,
-)
+from app.audio.devices import DeviceInfo, open_setup
 from app.audio.resample import StreamResampler
-from app.audio.ring import RingBuffer
 from app.core import SAMPLE_RATE
 from app.errors import UserError
 
@@ -74,16 +67,16 @@ class Playback:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
-        self._sd = sd or load_sounddevice()
+        self.setup = open_setup(config.device, "output", config.samplerate, config.block_ms, sd)
         self._factory = stream_factory
         self._clock = clock
-        self.device: DeviceInfo = resolve_device(config.device, "output", self._sd)
-        self.channels = pick_channels(self.device, "output", self._sd)
-        self.rate = choose_rate(self.device, "output", config.samplerate, self.channels, self._sd)
+        self.device: DeviceInfo = self.setup.device
+        self.channels = self.setup.channels
+        self.rate = self.setup.rate
         self._ratio = self.rate / config.samplerate  # device samples per pushed sample
         self._resampler = StreamResampler(config.samplerate, self.rate)
-        self.blocksize = max(1, round(self.rate * config.block_ms / 1000))
-        self.ring = RingBuffer(max(self.blocksize * 4, round(self.rate * config.buffer_seconds)))
+        self.blocksize = self.setup.blocksize
+        self.ring = self.setup.ring(config.buffer_seconds)
         self._scratch = np.zeros(max(self.blocksize, 16384), dtype=np.float32)
         ramp = max(1, round(self.rate * config.ramp_ms / 1000))
         # gains strictly between 0 and 1: every ramp sample is scaled, none is left at full level
@@ -154,23 +147,10 @@ class Playback:
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> Playback:
         """Open the output stream; it plays silence until audio is written."""
-        try:
-            self._stream = (self._factory or self._sd.OutputStream)(
-                device=self.device.index,
-                samplerate=self.rate,
-                channels=self.channels,
-                dtype="float32",
-                blocksize=self.blocksize,
-                latency="low",
-                callback=self._callback,
-            )
+        with self.setup.opening():
+            self._stream = self.setup.stream(self._factory, self._callback, latency="low")
             self._latency = float(self._stream.latency)
             self._stream.start()
-        except self._sd.PortAudioError as exc:
-            raise UserError(
-                f"cannot open the output device {self.device.name!r} at {self.rate} Hz: {exc}; "
-                "try another --output (see `main.py devices`)"
-            ) from exc
         log.info(
             "playing to %r at %d Hz (latency %.0f ms)",
             self.device.name,
@@ -187,11 +167,7 @@ class Playback:
         self._stop_req = True
         if self._stream.active:
             self._wait_blocks(2)
-        try:
-            self._stream.stop()
-            self._stream.close()
-        except self._sd.PortAudioError as exc:
-            log.warning("closing the output stream failed: %s", exc)
+        self.setup.close(self._stream)
         self._stream = None
 
     def __enter__(self) -> Playback:

@@ -66,8 +66,8 @@ def measure_here(folder: str | Path, device: str = "cpu", precision: str = "floa
     """Load `folder` in this process and measure (meaningful only in a fresh process)."""
     import torch
 
+    from app.torch_device import resolve_torch_device
     from app.tts.config import load_config
-    from app.tts.engine import resolve_device
     from app.tts.model import Dia2Model
     from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16
     from app.tts.weights import drop_file_cache, load_weights
@@ -75,7 +75,7 @@ def measure_here(folder: str | Path, device: str = "cpu", precision: str = "floa
     weights = Path(folder) / "model.safetensors"
     if cold and not drop_file_cache(weights):
         raise SystemExit("--cold needs posix_fadvise (Linux)")
-    dev = resolve_device(device)
+    dev = resolve_torch_device(device)
     modes = {p.name: p for p in (FLOAT32, REFERENCE_BF16, FAST_BF16)}
     if precision not in modes:
         raise SystemExit(f"--precision: one of {', '.join(modes)}")

@@ -29,7 +29,7 @@ from app.brains.base import Brain, BrainError, Message, is_cancelled, trim_histo
 from app.brains.gguf import gguf_file, prepared_folder
 from app.brains.persona import MAX_SENTENCES, with_system_prompt
 from app.brains.sentences import SentenceLimit
-from app.errors import UserError
+from app.errors import UserError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,9 @@ def pick_device_and_dtype(device: str = "auto", dtype: str = "auto") -> tuple[st
     """Resolve "auto": cuda + bfloat16 when a GPU is there, else cpu + float32."""
     import torch
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from app.torch_device import resolve_torch_device
+
+    device = str(resolve_torch_device(device))
     if dtype == "auto":
         if device.startswith("cuda"):
             dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
@@ -185,7 +186,7 @@ class TransformersBrain(Brain):
                     source, local_files_only=local_only, **{dtype_key: dtype}
                 ).to(device)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:  # files of another kind
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)[:200]
             raise BrainError(
                 f"Cannot load the language model {source!r}: it is not a chat model that "
                 f"transformers can run ({first}). Choose an instruction-tuned causal language "

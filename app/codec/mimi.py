@@ -27,20 +27,13 @@ from moshi.models import loaders
 from moshi.models.compression import MimiModel
 
 from app.core import FRAME_RATE, FRAME_SAMPLES, SAMPLE_RATE
-from app.errors import UserError
+from app.errors import UserError, first_line
+from app.torch_device import resolve_torch_device
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CODEBOOKS = 32  # codebooks Dia2 uses
 CONFIG_METADATA_KEY = "mimi_config"  # safetensors metadata entry that may hold a moshi mimi_config
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """The torch device for `device`, refusing CUDA on a machine without it."""
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError("CUDA was asked for but no CUDA GPU is available; use --device cpu.")
-    return dev
 
 
 def config_from_file(path: Path) -> dict[str, Any] | None:
@@ -86,7 +79,7 @@ class MimiCodec:
         demo model keeps it there) or else moshi's default (the published codec). `weights_path`
         None leaves moshi's initial values (all-zero codebooks: good for timing only).
         """
-        dev = resolve_device(device)
+        dev = resolve_torch_device(device)
         path = None if weights_path is None else Path(weights_path)
         if path is not None:
             if not path.is_file():
@@ -103,7 +96,7 @@ class MimiCodec:
             model = loaders.get_mimi(path, mimi_config=config, device=dev, num_codebooks=num_codebooks)
         except RuntimeError as exc:  # load_state_dict: missing/unexpected keys, shape mismatch
             raise UserError(
-                f"{path} does not hold Mimi weights in the moshi layout ({str(exc).splitlines()[0]}). "
+                f"{path} does not hold Mimi weights in the moshi layout ({first_line(exc)}). "
                 "Use tokenizer-e351c8d8-checkpoint125.safetensors from kyutai/moshiko-pytorch-bf16."
             ) from exc
         log.info("loaded Mimi from %s on %s with %d codebooks", path, dev, num_codebooks)

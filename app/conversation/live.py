@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.asr.endpoint import chunk_streams
 from app.asr.vad import VadConfig
 from app.audio.echo import EchoConfig
 from app.conversation.bargein import BargeInConfig, BargeInDetector, PlayedHistory, TappedSink
@@ -222,7 +223,7 @@ class LiveSession:
     def _on_chunk(self, chunk) -> None:
         p = self.pipeline
         muted = self._muted
-        raw16, raw24 = chunk.at(ASR_RATE), chunk.at(SAMPLE_RATE)
+        raw16, raw24, s16, s24 = chunk_streams(chunk)
         if muted:
             raw16, raw24 = np.zeros_like(raw16), np.zeros_like(raw24)
         else:  # a clipping microphone (or the resampler's overshoot on it) stays in range
@@ -235,7 +236,6 @@ class LiveSession:
             s16 = s24 = None  # the cleaned streams count their own samples
         else:
             a16, a24 = raw16, raw24
-            s16, s24 = chunk.starts.get(ASR_RATE), chunk.starts.get(SAMPLE_RATE)
         if self.session.recorder is not None:
             self.session.recorder.write("person", round(at * SAMPLE_RATE), a24)
             if self._aec is not None:

@@ -18,6 +18,7 @@ import torch
 
 from app.core import FRAME_RATE, SAMPLE_RATE
 from app.errors import UserError, first_line
+from app.torch_device import resolve_torch_device
 from app.tts.config import Dia2Config, load_config
 from app.tts.generator import FLUSH_PADDING, Generation
 from app.tts.layers import Rotary
@@ -46,19 +47,6 @@ class GenerationResult:
     seed: int  # the seed that reproduces this run
     truncated: bool  # the context ran out before the text was spoken
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present; asking for CUDA without it is a user error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UserError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError("CUDA was asked for but no CUDA GPU is usable here; use --device cpu")
-    return dev
 
 
 class Dia2Engine:
@@ -107,7 +95,7 @@ class Dia2Engine:
         files (or one tokenizer file); see app/tts/tokenizer.py. `precision`: a user's choice
         (resolved for the device) or a `Precision` taken as it is (tests run the reference's
         bfloat16 arithmetic on the CPU that way)."""
-        dev = resolve_device(device)
+        dev = resolve_torch_device(device)
         prec = precision if isinstance(precision, Precision) else resolve_precision(precision, dev)
         config = load_config(config_path)
         tokenizer = Dia2Tokenizer.load(tokenizer_path, new_word_id=config.data.text_new_word_token_id)

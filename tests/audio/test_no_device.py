@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app.audio.capture import Capture
-from app.audio.devices import resolve_device
+from app.audio.devices import find_sound_device
 from app.audio.playback import Playback
 from app.errors import UserError
 
@@ -38,4 +38,4 @@ def test_no_input_device_is_a_user_error():
     with pytest.raises(UserError, match="no output device found"):
         Playback(sd=_NoDevices)
     with pytest.raises(UserError, match="connect a microphone"):
-        resolve_device(None, "input", sd=_NoDevices)
+        find_sound_device(None, "input", sd=_NoDevices)

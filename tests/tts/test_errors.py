@@ -11,7 +11,8 @@ from safetensors.torch import load_file, save_file
 
 from app.core import Word
 from app.errors import UserError
-from app.tts.engine import Dia2Engine, resolve_device
+from app.torch_device import resolve_torch_device
+from app.tts.engine import Dia2Engine
 from app.tts.options import GenerationOptions
 from app.tts.prefix import PrefixTurn
 from tests.conftest import PARITY
@@ -75,7 +76,7 @@ def test_cuda_asked_for_but_absent():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(UserError, match="CUDA was asked for"):
-        resolve_device("cuda")
+        resolve_torch_device("cuda")
 
 
 @pytest.fixture
