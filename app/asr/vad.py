@@ -131,7 +131,6 @@ class StreamingVad:
         self._last_speech_end = 0  # end of the last speech window in the current stretch
         self._speech = 0  # samples of speech heard in the current stretch
         self._announced = False  # SpeechStart sent for the current stretch
-        self.last_probability = 0.0  # score of the most recent window, for meters
 
     @property
     def in_speech(self) -> bool:
@@ -174,7 +173,6 @@ class StreamingVad:
         cfg = self.config
         begin, end = self._pos, self._pos + WINDOW
         self._pos = end
-        self.last_probability = p
         if self._start is None:
             if p >= cfg.threshold:
                 self._start, self._last_speech_end, self._speech = begin, end, WINDOW

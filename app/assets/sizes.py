@@ -94,11 +94,6 @@ def check_precision(precision: str) -> str:
     return precision
 
 
-def dia2_weight_bytes(params: int, precision: str) -> int:
-    """GPU bytes of Dia2's weights in `precision`."""
-    return params * _BYTES[check_precision(precision)][0]
-
-
 def dia2_cache_bytes(size: Dia2Size, precision: str) -> int:
     """GPU bytes of the decoder's key/value cache for the whole context, both guidance rows."""
     per_value = _BYTES[check_precision(precision)][1]

@@ -156,10 +156,6 @@ class Capture:
         """Samples lost because the reader fell behind the ring buffer."""
         return self.ring.overrun_samples
 
-    def stream_time(self) -> float:
-        """PortAudio's clock for this stream, in seconds (the clock `time_of` answers in)."""
-        return float(self._stream.time) if self._stream is not None else 0.0
-
     def time_of(self, sample: int) -> float | None:
         """Stream time (s) at which device-rate `sample` reached the converter; None once it is
         older than the clock's history (about four ring-buffer lengths)."""

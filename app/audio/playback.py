@@ -298,10 +298,6 @@ class Playback:
         """Play on from where `pause()` held, fading back in."""
         self._pause_req = False
 
-    @property
-    def paused(self) -> bool:
-        return self._pause_req
-
     def flush(self) -> None:
         """Silence the output now: fade out within one callback period and drop queued audio.
 

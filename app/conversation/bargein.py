@@ -139,7 +139,6 @@ class BargeInDetector:
         self._run = 0.0  # samples of the person's speech counted towards `min_speech_s`
         self._held = 0.0  # samples in a row standing out of the echo (voice activity or not)
         self._learned = 0  # samples of echo the gain has been learnt from
-        self.last_share = 0.0  # the person's share of the last frame (diagnostics)
 
     @property
     def delay_s(self) -> float:
@@ -221,7 +220,6 @@ class BargeInDetector:
         echo = np.maximum(gain * near, tail)
         self._tail = echo
         share = float(np.maximum(pm - self._margin * echo, 0).sum()) / mic_power
-        self.last_share = share
         person = share >= self.config.person_share
         # 2. gain: least squares over frames that look like echo alone
         if not person or self._learned < _LEARN_FIRST:

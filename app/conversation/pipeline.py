@@ -46,6 +46,7 @@ from app.conversation.events import (
     TurnTimings,
 )
 from app.conversation.reply import ReplyText
+from app.conversation.sinks import PlaybackSink
 from app.conversation.speaking import SpokenReply, speak_reply
 from app.conversation.timeline import Timeline
 from app.conversation.turns import CHARACTER, PERSON, Conversation, Turn, words_from
@@ -96,8 +97,8 @@ class TurnPipeline:
         config: behaviour settings.
     """
 
-    def __init__(self, engine, recognizer, brain, character, sink, *, conversation=None,
-                 recorder=None, on_event: Callable[[Event], None] | None = None,
+    def __init__(self, engine, recognizer, brain, character, sink: PlaybackSink, *,
+                 conversation=None, recorder=None, on_event: Callable[[Event], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter, timeline: Timeline | None = None,
                  budget: PrefixBudget | None = None, config: PipelineConfig = PipelineConfig()) -> None:
         self.engine = engine

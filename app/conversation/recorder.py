@@ -80,7 +80,6 @@ class SessionRecorder:
         self.failed: str | None = None  # the message, once a write failed
         self._turns: list[dict] = []
         self._tails = {t: np.zeros(0, dtype=np.float32) for t in TRACKS}  # not yet mixed
-        self._mixed = 0  # samples written to mix.wav
         self._closed = False
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -151,7 +150,6 @@ class SessionRecorder:
             if n:
                 mix = self._tails["person"][:n] + self._tails["character"][:n]
                 self._mix.append(mix)
-                self._mixed += n
                 for t in TRACKS:
                     self._tails[t] = self._tails[t][n:]
             if time.monotonic() - self._last_sync > 2.0:
@@ -166,11 +164,6 @@ class SessionRecorder:
         """Add a finished turn and rewrite transcript.json and the subtitles."""
         with self._lock:
             self._turns.append(turn.to_json())
-            self._save_transcript()
-
-    def set_meta(self, **values) -> None:
-        with self._lock:
-            self.meta.update(values)
             self._save_transcript()
 
     def transcript(self) -> dict:

@@ -43,12 +43,6 @@ class GenerationOptions:
         if self.max_frames is not None and self.max_frames <= 0:
             raise UserError("max_frames must be positive")
 
-    @property
-    def guidance(self) -> bool:
-        """Whether classifier-free guidance mixes in the unconditional row (which is computed
-        either way, as the reference does)."""
-        return self.cfg_scale != 1.0
-
     @classmethod
     def greedy(cls, **overrides: object) -> GenerationOptions:
         """Argmax everywhere (the reference-exact mode of the parity fixture)."""

@@ -42,11 +42,6 @@ class Precision:
     logits: torch.dtype  # the heads' outputs (guidance and sampling read them)
     tf32: bool = False  # allow TF32 for float32 matrix products on CUDA (as the reference does)
 
-    @property
-    def casts(self) -> bool:
-        """Whether linear layers cast between the activation and weight dtypes."""
-        return self.weights != self.compute
-
 
 FLOAT32 = Precision("float32", torch.float32, torch.float32, torch.float32)
 REFERENCE_BF16 = Precision("reference", torch.float32, torch.bfloat16, torch.float32, tf32=True)

@@ -4,7 +4,7 @@ keeps following it); "light" and "dark" force a Fusion palette."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 THEMES = ("system", "light", "dark")
@@ -34,12 +34,6 @@ def _light_palette() -> QPalette:
     p.setColor(QPalette.ColorRole.AlternateBase, QColor("#eef1f7"))
     p.setColor(QPalette.ColorRole.Highlight, QColor("#3b6fd4"))
     return p
-
-
-def is_dark(app: QGuiApplication | None = None) -> bool:
-    """Whether the palette in use is a dark one."""
-    app = app or QGuiApplication.instance()
-    return app.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def apply_theme(app: QApplication, theme: str) -> str:
