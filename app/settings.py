@@ -26,13 +26,12 @@ import json
 import logging
 import math
 import os
+import tomllib
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from app.atomic import write_atomic
 from app.core import APP_NAME, APP_TITLE

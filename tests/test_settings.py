@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tomllib
 
 import pytest
-import tomllib
 
 from app.conversation.setup import to_session_options, with_voice_overrides
 from app.settings import AppSettings, load_settings, save_settings, settings_path, settings_toml

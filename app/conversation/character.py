@@ -29,12 +29,11 @@ import hashlib
 import json
 import logging
 import os
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from app.brains.factory import BrainConfig, brain_config_from_mapping
 from app.brains.local_llm import TransformersConfig

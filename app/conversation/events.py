@@ -16,7 +16,7 @@ import numpy as np
 from app.core import Word
 
 
-class State(str, Enum):
+class State(str, Enum):  # noqa: UP042 - StrEnum would change what str(state) gives
     """What the pipeline is doing."""
 
     IDLE = "idle"  # created, not started

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import tomllib
 from pathlib import Path
 
 import numpy as np
-import tomllib
 
 from app.atomic import write_atomic
 from app.audio.files import write_audio

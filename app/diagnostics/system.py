@@ -12,7 +12,7 @@ from app.diagnostics.checks import Check
 
 log = logging.getLogger(__name__)
 
-PYTHON_RANGE = ((3, 10), (3, 14))  # pyproject's requires-python: >=3.10,<3.14
+PYTHON_RANGE = ((3, 11), (3, 14))  # pyproject's requires-python: >=3.11,<3.14
 GIB = 2**30
 
 # (distribution name, module name, required): the libraries whose versions matter.

@@ -4,9 +4,10 @@ samples or broken files leave everything as it was."""
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pytest
-import tomllib
 
 from app.audio.files import read_audio
 from app.conversation.character import BUILTIN_DIR, find_character, load_character

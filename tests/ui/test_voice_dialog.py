@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import time
+import tomllib
 
 import numpy as np
 import pytest
 import soundfile as sf
-import tomllib
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
