@@ -16,6 +16,7 @@ import torch
 
 from app.core import FRAME_RATE
 from app.tts.cache import KVCache
+from app.tts.config import Dia2Config
 from app.tts.frame import FrameBuffers, FrameRunner
 from app.tts.options import GenerationOptions
 from app.tts.prefix import PrefixPlan
@@ -34,6 +35,17 @@ class FrameOut:
     codes: torch.Tensor  # long [K] on the model's device
 
 
+def _kv_caches(cfg: Dia2Config, rows: int, capacity: int, device: torch.device,
+               dtype: torch.dtype) -> tuple[KVCache, KVCache]:
+    """The decoder's cache (`capacity` steps) and the depformer's (one slot per stage)."""
+    d, p = cfg.decoder, cfg.depformer
+    decoder = KVCache.allocate(d.n_layer, rows, d.kv_heads, capacity, d.head_dim,
+                               device=device, dtype=dtype)
+    depformer = KVCache.allocate(p.n_layer, rows, p.kv_heads, max(cfg.num_stages, 1),
+                                 p.head_dim, device=device, dtype=dtype)
+    return decoder, depformer
+
+
 class Generation:
     """One request's generation state and its step loop."""
 
@@ -44,7 +56,6 @@ class Generation:
         cfg = runtime.config
         data = cfg.data
         device, precision = runtime.device, runtime.precision
-        dtype = precision.compute  # activations and caches
         self.k = data.num_codebooks
         self.max_delay = data.max_delay
         # Both rows run even without guidance, as in the reference: a one-row matrix product
@@ -62,40 +73,11 @@ class Generation:
         if self.prefix_frames >= self.max_steps:
             raise ValueError("prefix longer than the context; the caller must trim it")
         capacity = self.max_steps + 1
-        delays = torch.tensor(data.delay_pattern, dtype=torch.long, device=device)
-        self.delays = delays
-        audio = torch.full((self.k, max(capacity, self.prefix_frames + self.max_delay) + 1),
-                           data.audio_pad_token_id, dtype=torch.long, device=device)
-        if prefix is not None:
-            for k, d in enumerate(data.delay_pattern):
-                audio[k, d : d + self.prefix_frames] = prefix.codes[k].to(device)
-        tokens = torch.full((self.rows, 1, data.channels), data.text_pad_token_id,
-                            dtype=torch.long, device=device)
-        tokens[0, 0, 0] = runtime.tokenizer.special.bos
-        tokens[1, 0, 0] = data.text_zero_token_id
-        n_embd = cfg.decoder.n_embd
-        self.buf = FrameBuffers(
-            tokens=tokens,
-            audio=audio,
-            step=torch.zeros(1, dtype=torch.long, device=device),
-            pos=torch.zeros(1, dtype=torch.long, device=device),
-            slot=torch.zeros(1, dtype=torch.long, device=device),
-            text=torch.full((2, self.rows), data.text_pad_token_id, dtype=torch.long, device=device),
-            noise=torch.zeros(1 + self.k, device=device),
-            action=torch.zeros(1, dtype=torch.long, device=device),
-            hidden=torch.zeros(self.rows, n_embd, device=device, dtype=dtype),
-            cb0_logits=torch.zeros(self.rows, data.audio_vocab_size, device=device,
-                                   dtype=precision.logits),
-            codes=torch.zeros(self.k, dtype=torch.long, device=device),
-        )
-        d = cfg.decoder
-        self.dec_cache = KVCache.allocate(d.n_layer, self.rows, d.kv_heads, capacity, d.head_dim,
-                                          device=device, dtype=dtype)
-        p = cfg.depformer
-        dep_cache = KVCache.allocate(p.n_layer, self.rows, p.kv_heads, max(cfg.num_stages, 1),
-                                     p.head_dim, device=device, dtype=dtype)
+        self.delays = torch.tensor(data.delay_pattern, dtype=torch.long, device=device)
+        self.buf = self._frame_buffers(runtime, capacity)
+        self.dec_cache, dep_cache = _kv_caches(cfg, self.rows, capacity, device, precision.compute)
         self.runner = FrameRunner(runtime.model, cfg, options, runtime.rotary, runtime.dep_rotary,
-                                  self.dec_cache, dep_cache, self.buf, delays,
+                                  self.dec_cache, dep_cache, self.buf, self.delays,
                                   use_graphs=runtime.use_graphs,
                                   on_fallback=runtime.graphs_failed)
         seed = options.seed if options.seed is not None else int(torch.seed() % (2**63))
@@ -115,6 +97,36 @@ class Generation:
         self._words_seen = prefix.word_count if prefix and not options.include_prefix else 0
         if prefix is not None:
             self.state.entries.extend(prefix.entries)
+
+    def _frame_buffers(self, runtime, capacity: int) -> FrameBuffers:
+        """The frame's device tensors: the prefix's codes at their delays, the first tokens
+        (BOS on the conditional row, zero on the unconditional one), and zeroed step state."""
+        data = runtime.config.data
+        device, precision = runtime.device, runtime.precision
+        audio = torch.full((self.k, max(capacity, self.prefix_frames + self.max_delay) + 1),
+                           data.audio_pad_token_id, dtype=torch.long, device=device)
+        if self.prefix is not None:
+            for k, d in enumerate(data.delay_pattern):
+                audio[k, d : d + self.prefix_frames] = self.prefix.codes[k].to(device)
+        tokens = torch.full((self.rows, 1, data.channels), data.text_pad_token_id,
+                            dtype=torch.long, device=device)
+        tokens[0, 0, 0] = runtime.tokenizer.special.bos
+        tokens[1, 0, 0] = data.text_zero_token_id
+        return FrameBuffers(
+            tokens=tokens,
+            audio=audio,
+            step=torch.zeros(1, dtype=torch.long, device=device),
+            pos=torch.zeros(1, dtype=torch.long, device=device),
+            slot=torch.zeros(1, dtype=torch.long, device=device),
+            text=torch.full((2, self.rows), data.text_pad_token_id, dtype=torch.long, device=device),
+            noise=torch.zeros(1 + self.k, device=device),
+            action=torch.zeros(1, dtype=torch.long, device=device),
+            hidden=torch.zeros(self.rows, runtime.config.decoder.n_embd, device=device,
+                               dtype=precision.compute),
+            cb0_logits=torch.zeros(self.rows, data.audio_vocab_size, device=device,
+                                   dtype=precision.logits),
+            codes=torch.zeros(self.k, dtype=torch.long, device=device),
+        )
 
     # -- text --------------------------------------------------------------------------
     def add_entries(self, entries: list[Entry]) -> None:
