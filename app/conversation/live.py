@@ -26,18 +26,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.asr.endpoint import chunk_streams
-from app.asr.vad import VadConfig
+from app.asr.endpoint import Utterance, chunk_streams
+from app.asr.vad import SpeechStart, VadConfig
 from app.audio.echo import EchoConfig
 from app.conversation.bargein import BargeInConfig, BargeInDetector, PlayedHistory, TappedSink
 from app.conversation.events import Error, Event, Hearing, State, level_of
 from app.core import ASR_RATE, SAMPLE_RATE
 from app.errors import UserError
 
+if TYPE_CHECKING:
+    from app.audio.capture import CaptureChunk
+
 log = logging.getLogger(__name__)
+
+# a chunk of the microphone: 16 kHz audio, 24 kHz audio, where each starts in its stream
+_Streams = tuple[np.ndarray, np.ndarray, int | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -220,36 +227,57 @@ class LiveSession:
         self.pipeline.say(text)
 
     # -- the capture reader thread ---------------------------------------------------------------
-    def _on_chunk(self, chunk) -> None:
-        p = self.pipeline
+    def _on_chunk(self, chunk: CaptureChunk) -> None:
         muted = self._muted
-        raw16, raw24, s16, s24 = chunk_streams(chunk)
-        if muted:
-            raw16, raw24 = np.zeros_like(raw16), np.zeros_like(raw24)
-        else:  # a clipping microphone (or the resampler's overshoot on it) stays in range
-            raw16, raw24 = np.clip(raw16, -1.0, 1.0), np.clip(raw24, -1.0, 1.0)
-        at = max(0.0, p.timeline.now() - len(raw24) / SAMPLE_RATE)
-        if self._aec is not None:
-            # the character's echo out, before anyone listens (one 10 ms frame later)
-            a24 = self._aec.process(raw24, self._reference(chunk, len(raw24)))
-            a16 = self._to16.process(a24)
-            s16 = s24 = None  # the cleaned streams count their own samples
-        else:
-            a16, a24 = raw16, raw24
-        if self.session.recorder is not None:
-            self.session.recorder.write("person", round(at * SAMPLE_RATE), a24)
-            if self._aec is not None:
-                self.session.recorder.write_side("microphone", round(at * SAMPLE_RATE), raw24)
+        raw16, raw24, s16, s24 = self._microphone(chunk, muted)
+        at = max(0.0, self.pipeline.timeline.now() - len(raw24) / SAMPLE_RATE)
+        a16, a24, s16, s24 = self._cancel_echo(chunk, raw16, raw24, s16, s24)
+        self._record(at, raw24, a24)
         self._emit(level_of(a24, "person", at))
         if not muted:
             self._ptt.feed(a16, a24, s16, s24)
-        speaking = p.state in (State.SPEAKING, State.THINKING)
+        speaking = self.pipeline.state in (State.SPEAKING, State.THINKING)
         # The detector always runs (its positions follow the capture stream); its turns count
         # only when hands-free.
         events = self._turns.feed(a16, a24, s16, s24)
         if not self._hands_free or muted:
             self._release_hold()
             return
+        self._watch_barge_in(chunk, a24, speaking)
+        self._take_turns(events, speaking)
+
+    @staticmethod
+    def _microphone(chunk: CaptureChunk, muted: bool) -> _Streams:
+        """The chunk's 16 and 24 kHz audio (silence when muted) and where each starts in its
+        stream."""
+        raw16, raw24, s16, s24 = chunk_streams(chunk)
+        assert raw24 is not None, "the capture resamples to 24 kHz (CaptureConfig.output_rates)"
+        if muted:
+            raw16, raw24 = np.zeros_like(raw16), np.zeros_like(raw24)
+        else:  # a clipping microphone (or the resampler's overshoot on it) stays in range
+            raw16, raw24 = np.clip(raw16, -1.0, 1.0), np.clip(raw24, -1.0, 1.0)
+        return raw16, raw24, s16, s24
+
+    def _cancel_echo(self, chunk: CaptureChunk, raw16: np.ndarray, raw24: np.ndarray,
+                     s16: int | None, s24: int | None) -> _Streams:
+        """The microphone with the character's echo taken out, when a canceller runs."""
+        if self._aec is None:
+            return raw16, raw24, s16, s24
+        # the character's echo out, before anyone listens (one 10 ms frame later)
+        a24 = self._aec.process(raw24, self._reference(chunk, len(raw24)))
+        a16 = self._to16.process(a24)
+        return a16, a24, None, None  # the cleaned streams count their own samples
+
+    def _record(self, at: float, raw24: np.ndarray, a24: np.ndarray) -> None:
+        """The person's track (cleaned), and the raw microphone beside it when cleaned."""
+        if self.session.recorder is not None:
+            self.session.recorder.write("person", round(at * SAMPLE_RATE), a24)
+            if self._aec is not None:
+                self.session.recorder.write_side("microphone", round(at * SAMPLE_RATE), raw24)
+
+    def _watch_barge_in(self, chunk: CaptureChunk, a24: np.ndarray, speaking: bool) -> None:
+        """The echo gate on the chunk: interrupt the reply when the person speaks over it, hold
+        playback while that is suspected, release the hold otherwise."""
         # the gate judges what the recogniser will hear: the cleaned microphone when a canceller
         # runs (one frame later, so the playhead it compares with is one frame earlier)
         late = self._aec.latency if self._aec is not None else 0
@@ -257,7 +285,7 @@ class LiveSession:
                            self._vad.in_speech) and not self._barged:
             self._barged = True
             self.barge_ins.append(self.clock())
-            if p.interrupt():
+            if self.pipeline.interrupt():
                 log.info("barge-in (echo delay %.0f ms, echo gain %.1f dB)",
                          1000 * self._gate.delay_s, self._gate.echo_gain_db)
             self._release_hold()
@@ -271,13 +299,17 @@ class LiveSession:
             self._sink.pause()
         elif self._held_at is not None and self.clock() - self._held_at > self.config.hold_max_s:
             self._release_hold()
+
+    def _take_turns(self, events: list[SpeechStart | Utterance], speaking: bool) -> None:
+        """The turn detector's events: a turn that ended goes to the pipeline (unless it was
+        the character's echo); speech that started is reported."""
         for ev in events:
-            if hasattr(ev, "audio24k"):  # an Utterance: the person's turn ended
+            if isinstance(ev, Utterance):  # the person's turn ended
                 if self._echo_turn and not self._barged:
                     log.info("dropped a turn heard while the character spoke (echo)")
                 else:
-                    p.submit_turn(ev.audio24k, audio16k=ev.audio16k, record_audio=False,
-                                  speech_end=self.clock())
+                    self.pipeline.submit_turn(ev.audio24k, audio16k=ev.audio16k,
+                                              record_audio=False, speech_end=self.clock())
                 self._echo_turn = self._barged = False
                 self._emit(Hearing(False))
             else:  # speech started

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -47,10 +48,19 @@ from app.conversation.events import (
 )
 from app.conversation.reply import ReplyText
 from app.conversation.sinks import PlaybackSink
-from app.conversation.speaking import SpokenReply, speak_reply
+from app.conversation.speaking import SpeakingParts, SpokenReply, speak_reply
 from app.conversation.timeline import Timeline
 from app.conversation.turns import CHARACTER, PERSON, Conversation, Turn, words_from
 from app.core import ASR_RATE, SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from app.brains.base import Brain
+    from app.codec.mimi import MimiStreamDecoder
+    from app.conversation.character import Character
+    from app.conversation.recorder import SessionRecorder
+    from app.tts.engine import Dia2Engine
+    from app.tts.options import GenerationOptions
+    from app.tts.stream import Dia2Stream
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +107,9 @@ class TurnPipeline:
         config: behaviour settings.
     """
 
-    def __init__(self, engine, recognizer, brain, character, sink: PlaybackSink, *,
-                 conversation=None, recorder=None, on_event: Callable[[Event], None] | None = None,
+    def __init__(self, engine: Dia2Engine, recognizer, brain: Brain, character: Character,
+                 sink: PlaybackSink, *, conversation: Conversation | None = None,
+                 recorder: SessionRecorder | None = None, on_event: Callable[[Event], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter, timeline: Timeline | None = None,
                  budget: PrefixBudget | None = None, config: PipelineConfig = PipelineConfig()) -> None:
         self.engine = engine
@@ -119,7 +130,7 @@ class TurnPipeline:
         self._state = State.IDLE
         self._state_lock = threading.Lock()
         self._cancel: threading.Event | None = None  # the current reply's cancel event
-        self._stream = None  # the current Dia2 stream
+        self._stream: Dia2Stream | None = None  # the current Dia2 stream
         self._reply_text: ReplyText | None = None
         self.interrupted_at: float | None = None  # sink position when interrupted
         self._thread: threading.Thread | None = None
@@ -321,7 +332,7 @@ class TurnPipeline:
                                     "another reply model in the settings", "brain"))
                 return
             self._set_state(State.SPEAKING)
-            spoken = speak_reply(self, text, index, cancel)
+            spoken = speak_reply(self.speaking_parts(), text, index, cancel)
             self.spoken = spoken
         finally:
             cancel.set()
@@ -357,7 +368,19 @@ class TurnPipeline:
         self._added(turn)
 
     # used by speak_reply ------------------------------------------------------------------
-    def open_stream(self, options, extra_turn: Turn | None, decoder=None):
+    def speaking_parts(self) -> SpeakingParts:
+        """What speaking a reply uses of the pipeline."""
+        return SpeakingParts(sink=self.sink, clock=self.clock, timeline=self.timeline,
+                             recorder=self.recorder, emit=self.emit, dia2=self.character.dia2,
+                             config=self.config, open_stream=self.open_stream,
+                             words_for=self.words_for, interrupted_at=self.interruption)
+
+    def interruption(self) -> float | None:
+        """The sink position at which the current reply was interrupted, or None."""
+        return self.interrupted_at
+
+    def open_stream(self, options: GenerationOptions, extra_turn: Turn | None,
+                    decoder: MimiStreamDecoder | None = None) -> tuple[Dia2Stream, int]:
         """A Dia2 stream conditioned by the budget policy; returns (stream, room frames).
 
         `decoder`: the previous segment's codec decoder, continued (see `Dia2Engine.stream`).
@@ -371,5 +394,5 @@ class TurnPipeline:
                 stream.cancel()
         return stream, choice.room
 
-    def words_for(self, room: int, options) -> int:
+    def words_for(self, room: int, options: GenerationOptions) -> int:
         return words_that_fit(room - options.initial_padding, self.budget)
