@@ -109,7 +109,8 @@ class TurnPipeline:
 
     def __init__(self, engine: Dia2Engine, recognizer, brain: Brain, character: Character,
                  sink: PlaybackSink, *, conversation: Conversation | None = None,
-                 recorder: SessionRecorder | None = None, on_event: Callable[[Event], None] | None = None,
+                 recorder: SessionRecorder | None = None,
+                 on_event: Callable[[Event], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter, timeline: Timeline | None = None,
                  budget: PrefixBudget | None = None, config: PipelineConfig = PipelineConfig()) -> None:
         self.engine = engine
