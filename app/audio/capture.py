@@ -23,7 +23,7 @@ from types import ModuleType
 import numpy as np
 
 from app.audio.clock import BlockClock
-from app.audio.devices import DeviceInfo, open_setup
+from app.audio.devices import AudioStream, DeviceInfo, StreamFactory, open_setup
 from app.audio.resample import StreamResampler
 from app.core import ASR_RATE, SAMPLE_RATE
 from app.errors import UserError
@@ -61,9 +61,6 @@ class CaptureChunk:
     def at(self, rate: int) -> np.ndarray:
         """Samples at `rate` (the device rate or one of the configured output rates)."""
         return self.samples if rate == self.rate else self.by_rate[rate]
-
-
-StreamFactory = Callable[..., object]
 
 
 class Capture:
@@ -104,7 +101,7 @@ class Capture:
         self._callback_sample = 0
         self.device_overflows = 0  # blocks PortAudio reported as overflowed (input lost)
         self.error: UserError | None = None
-        self._stream = None
+        self._stream: AudioStream | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._finished = False

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Literal
+from typing import Literal, Protocol
 
 from app.audio.ring import RingBuffer
 from app.errors import UserError
@@ -189,6 +189,29 @@ def pick_channels(device: DeviceInfo, kind: Kind, sd: ModuleType | None = None) 
     return max(1, min(2, _channels(device, kind)))
 
 
+class AudioStream(Protocol):
+    """What capture and playback use of a PortAudio stream (`sounddevice.InputStream` or
+    `OutputStream`, or a test's stand-in)."""
+
+    @property
+    def active(self) -> bool: ...  # running (False once stopped, or when the device went away)
+
+    @property
+    def latency(self) -> float: ...  # the latency PortAudio reports, seconds
+
+    @property
+    def time(self) -> float: ...  # the stream clock now, seconds
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+StreamFactory = Callable[..., AudioStream]  # builds a stream from sounddevice's stream arguments
+
+
 @dataclass(frozen=True)
 class DeviceSetup:
     """A sound device ready to open: which one, with how many channels, at what rate, in what
@@ -205,8 +228,8 @@ class DeviceSetup:
         """A ring buffer of `seconds` at the device rate (at least four blocks)."""
         return RingBuffer(max(self.blocksize * 4, round(self.rate * seconds)))
 
-    def stream(self, factory: Callable[..., object] | None, callback: Callable[..., None],
-               **extra: object) -> object:
+    def stream(self, factory: StreamFactory | None, callback: Callable[..., None],
+               **extra: object) -> AudioStream:
         """The PortAudio stream (not started): `factory` (tests) or sounddevice's own, float32."""
         default = self.sd.InputStream if self.kind == "input" else self.sd.OutputStream
         return (factory or default)(device=self.device.index, samplerate=self.rate,
@@ -226,7 +249,7 @@ class DeviceSetup:
                 f"{exc}; try another {flag} (see `main.py devices`)"
             ) from exc
 
-    def close(self, stream) -> None:
+    def close(self, stream: AudioStream) -> None:
         """Stop and close `stream`; a device already gone is logged, not raised."""
         try:
             stream.stop()

@@ -27,7 +27,7 @@ from types import ModuleType
 import numpy as np
 
 from app.audio.clock import BlockClock
-from app.audio.devices import DeviceInfo, open_setup
+from app.audio.devices import AudioStream, DeviceInfo, StreamFactory, open_setup
 from app.audio.resample import StreamResampler
 from app.core import SAMPLE_RATE
 from app.errors import UserError
@@ -63,7 +63,7 @@ class Playback:
         self,
         config: PlaybackConfig = PlaybackConfig(),
         sd: ModuleType | None = None,
-        stream_factory: Callable[..., object] | None = None,
+        stream_factory: StreamFactory | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
@@ -98,7 +98,7 @@ class Playback:
         self._producer_lock = threading.Lock()  # one writer at a time; never taken by the callback
         self._generation = 0  # bumped by flush(); writes from an older generation stop
         self._pushed = 0  # samples accepted from producers, at the pushed rate
-        self._stream = None
+        self._stream: AudioStream | None = None
         self._feed_thread: threading.Thread | None = None
         self._feed_cancel = threading.Event()
 

@@ -32,10 +32,10 @@ class StreamResampler:
     def __init__(self, src_rate: int, dst_rate: int) -> None:
         self.src_rate = int(src_rate)
         self.dst_rate = int(dst_rate)
-        self._passthrough = self.src_rate == self.dst_rate
+        # soxr's filter; None passes the samples through (equal rates)
         self._stream = (
             None
-            if self._passthrough
+            if self.src_rate == self.dst_rate
             else soxr.ResampleStream(
                 self.src_rate, self.dst_rate, 1, dtype="float32", quality=QUALITY
             )
@@ -44,12 +44,12 @@ class StreamResampler:
     def process(self, chunk: np.ndarray) -> np.ndarray:
         """Feed [N] samples, get back whatever output is ready ([M], possibly empty)."""
         x = np.ascontiguousarray(chunk, dtype=np.float32)
-        if self._passthrough:
+        if self._stream is None:
             return x.copy()
         return self._stream.resample_chunk(x, last=False)
 
     def flush(self) -> np.ndarray:
         """End the stream: return the samples still held in the filter."""
-        if self._passthrough:
+        if self._stream is None:
             return np.zeros(0, dtype=np.float32)
         return self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from app.conversation.turns import Turn
 from app.errors import UserError
 from app.tts.generator import FLUSH_PADDING
 from app.tts.prefix import FIRST_TURN_OFFSET, PrefixTurn
+
+if TYPE_CHECKING:
+    from app.tts.engine import Dia2Engine
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class PrefixBudget:
             )
 
     @classmethod
-    def for_engine(cls, engine, **overrides) -> PrefixBudget:
+    def for_engine(cls, engine: Dia2Engine, **overrides: Any) -> PrefixBudget:
         """The budget sized to a loaded engine's context and delays."""
         cfg = engine.config
         values = {

@@ -30,10 +30,10 @@ import json
 import logging
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.brains.factory import BrainConfig, brain_config_from_mapping
 from app.brains.local_llm import TransformersConfig
@@ -42,6 +42,9 @@ from app.core import APP_NAME, ASR_RATE, SAMPLE_RATE, Word
 from app.errors import UserError
 from app.paths import user_characters_dir
 from app.tts.options import GenerationOptions
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +102,19 @@ def _bad(path: Path, where: str, what: str) -> UserError:
     return UserError(f"character file {path}: {where} {what}")
 
 
-def _text(path: Path, data: Mapping, key: str, where: str, required: bool = False) -> str | None:
+def _text(path: Path, data: Mapping, key: str, where: str) -> str | None:
     if key not in data:
-        if required:
-            raise _bad(path, f"field {where!r}", "is missing; add it (e.g. name = \"Ava\")")
         return None
     value = data[key]
     if not isinstance(value, str):
         raise _bad(path, f"field {where!r}", f"must be text in quotes, not {value!r}")
+    return value
+
+
+def _required_text(path: Path, data: Mapping, key: str, where: str) -> str:
+    value = _text(path, data, key, where)
+    if value is None:
+        raise _bad(path, f"field {where!r}", "is missing; add it (e.g. name = \"Ava\")")
     return value
 
 
@@ -159,7 +167,7 @@ def load_character(path: str | Path) -> Character:
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
         raise _bad(path, f"field {unknown[0]!r}", f"is unknown; known fields: {', '.join(sorted(_TOP_KEYS))}")
-    name = (_text(path, data, "name", "name", required=True) or "").strip()
+    name = _required_text(path, data, "name", "name").strip()
     if not name:
         raise _bad(path, "field 'name'", "is empty; give the character a name")
     voice = voice_text = voice_words = None
@@ -170,7 +178,7 @@ def load_character(path: str | Path) -> Character:
         extra = sorted(set(table) - _VOICE_KEYS)
         if extra:
             raise _bad(path, f"field 'voice.{extra[0]}'", f"is unknown; known: {', '.join(sorted(_VOICE_KEYS))}")
-        sample = _text(path, table, "sample", "voice.sample", required=True)
+        sample = _required_text(path, table, "sample", "voice.sample")
         voice = (path.parent / Path(sample).expanduser()).resolve()
         if not voice.is_file():
             raise _bad(path, "field 'voice.sample'", f"names {voice}, which does not exist")
@@ -237,7 +245,8 @@ def voice_cache_dir() -> Path:
     return Path(os.environ.get("DIA2CHAT_VOICE_CACHE") or Path(user_cache_dir(APP_NAME)) / "voice-words")
 
 
-def voice_words(character: Character, audio24k, transcribe: Callable[[Any], list],
+def voice_words(character: Character, audio24k: np.ndarray,
+                transcribe: Callable[[np.ndarray], Iterable[Any]],
                 cache_dir: Path | None = None) -> tuple[Word, ...]:
     """Word times of the character's voice sample: from the file, from the cache, or recognised
     now with `transcribe(audio16k) -> words` and cached (keyed by the audio's content)."""

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.core import Word
+
+if TYPE_CHECKING:  # turns imports torch; the events stay light
+    from app.conversation.turns import Turn
 
 
 class State(str, Enum):  # noqa: UP042 - StrEnum would change what str(state) gives
@@ -132,7 +136,7 @@ class Interrupted:
 class TurnAdded:
     """A turn is final and in the conversation (and the transcript)."""
 
-    turn: object  # the `app.conversation.turns.Turn`
+    turn: Turn  # the turn, with its words and codes
 
 
 @dataclass(frozen=True)

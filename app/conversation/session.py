@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from app.conversation.budget import PrefixBudget
 from app.conversation.character import Character
@@ -19,13 +20,19 @@ from app.conversation.pipeline import PipelineConfig, TurnPipeline
 from app.conversation.recorder import SessionRecorder
 from app.conversation.setup import (
     SessionOptions,
+    Transcriber,
     make_session_brain,
     open_models,
     start_notes,
     voice_turn,
 )
+from app.conversation.sinks import PlaybackSink
 from app.conversation.timeline import Timeline
 from app.conversation.turns import Conversation
+
+if TYPE_CHECKING:
+    from app.brains.base import Brain
+    from app.tts.engine import Dia2Engine
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +40,19 @@ log = logging.getLogger(__name__)
 class Session:
     """Everything one conversation needs, started. Close it to finish the recording."""
 
-    def __init__(self, pipeline: TurnPipeline, recorder: SessionRecorder | None, brain) -> None:
+    def __init__(self, pipeline: TurnPipeline, recorder: SessionRecorder | None, brain: Brain) -> None:
         self.pipeline = pipeline
         self.recorder = recorder
         self.brain = brain
         self._closed = False
 
     @classmethod
-    def open(cls, character: Character, sink, *, out: Path | None, opts: SessionOptions | None = None,
-             models=None, brain=None, on_event: Callable[[Event], None] | None = None,
+    def open(cls, character: Character, sink: PlaybackSink, *, out: Path | None,
+             opts: SessionOptions | None = None, models: tuple[Dia2Engine, Transcriber] | None = None,
+             brain: Brain | None = None, on_event: Callable[[Event], None] | None = None,
              realtime: bool = True, gap_s: float = 0.4, config: PipelineConfig | None = None,
-             budget_overrides: dict | None = None, clock=None, replace: bool = False) -> Session:
+             budget_overrides: dict[str, Any] | None = None, clock: Callable[[], float] | None = None,
+             replace: bool = False) -> Session:
         """Load (or take) the models and the brain, make the voice turn, open the recording.
 
         `models` is an (engine, recognizer) pair to reuse; `brain` a brain to use instead of the
@@ -96,5 +105,5 @@ class Session:
     def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -13,9 +13,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from app.conversation.character import Character, voice_words
 from app.conversation.turns import CHARACTER, Turn
@@ -24,7 +27,21 @@ from app.errors import UserError
 from app.paths import sessions_root
 from app.settings import AppSettings
 
+if TYPE_CHECKING:  # the models' modules import torch; setting a session up names them only
+    from app.asr.recognizer import Recognizer
+    from app.brains.base import Brain
+    from app.tts.engine import Dia2Engine
+
 log = logging.getLogger(__name__)
+
+
+class Transcriber(Protocol):
+    """What a session needs of a recogniser (`app.asr.recognizer.Recognizer`, or a test's):
+    16 kHz mono float32 audio in, its words out (`Word`s, objects with text/start/end, or
+    (text, start, end) tuples; see `app.conversation.turns.words_from`). A recogniser may also
+    have `take_notice() -> str | None` (a move to the CPU, said once)."""
+
+    def transcribe(self, audio: np.ndarray) -> Sequence[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,7 @@ class SessionOptions:
     llm_model: str | None = None  # model name for "openai" / "transformers"
 
 
-def open_models(opts: SessionOptions):
+def open_models(opts: SessionOptions) -> tuple[Dia2Engine, Recognizer]:
     """(Dia2 engine with its codec, recogniser), both loaded: a GPU that cannot recognise moves
     recognition to the CPU here, before anyone speaks (the recogniser's `take_notice` says so)."""
     from app.asr.recognizer import AsrConfig, Recognizer
@@ -63,7 +80,7 @@ def open_models(opts: SessionOptions):
     return engine, recognizer
 
 
-def start_notes(opts: SessionOptions, engine, recognizer) -> list[str]:
+def start_notes(opts: SessionOptions, engine: Dia2Engine, recognizer: Transcriber) -> list[str]:
     """What the person should know as a session starts: a GPU that torch cannot use, Dia2's
     speed on the CPU, recognition moved to the CPU (each said once; [] when all is well)."""
     from app.diagnostics.notes import start_notes as device_notes
@@ -80,7 +97,7 @@ def start_notes(opts: SessionOptions, engine, recognizer) -> list[str]:
     return notes + ([notice] if notice else [])
 
 
-def make_session_brain(character: Character, opts: SessionOptions):
+def make_session_brain(character: Character, opts: SessionOptions) -> Brain:
     """The brain for this session."""
     from app.brains.factory import make_brain
     from app.brains.local_llm import TransformersConfig
@@ -102,20 +119,23 @@ def make_session_brain(character: Character, opts: SessionOptions):
             raise UserError("--brain script needs --script FILE (lines starting [S1] and [S2])")
         return make_brain(ScriptConfig(path=opts.script))
     if kind == "openai":
-        values = {}
+        server = OpenAICompatibleConfig()
         if opts.llm_url:
-            values["base_url"] = opts.llm_url
+            server = dataclasses.replace(server, base_url=opts.llm_url)
         if opts.llm_model:
-            values["model"] = opts.llm_model
-        return make_brain(OpenAICompatibleConfig(**values))
+            server = dataclasses.replace(server, model=opts.llm_model)
+        return make_brain(server)
     if kind == "transformers":
-        return make_brain(TransformersConfig(**({"model": opts.llm_model} if opts.llm_model else {})))
+        local = TransformersConfig()
+        if opts.llm_model:
+            local = dataclasses.replace(local, model=opts.llm_model)
+        return make_brain(local)
     if kind == "typed":
         return make_brain(TypedConfig())
     raise UserError(f"unknown brain {opts.brain!r}; use character, demo, script, openai, transformers or typed")
 
 
-def voice_turn(character: Character, engine, recognizer, max_frames: int,
+def voice_turn(character: Character, engine: Dia2Engine, recognizer: Transcriber, max_frames: int,
                cache_dir: Path | None = None) -> Turn | None:
     """The character's voice sample as a speaker-1 turn (cropped on whole words), or None."""
     if character.voice is None:
@@ -124,6 +144,7 @@ def voice_turn(character: Character, engine, recognizer, max_frames: int,
 
     audio = prepare_voice(character.voice)
     words = voice_words(character, audio, recognizer.transcribe, cache_dir)
+    assert engine.codec is not None  # a session's engine has its codec
     codes = engine.codec.encode(audio)
     turn = Turn(-1, CHARACTER, words, codes, 0.0, len(audio) / SAMPLE_RATE).cropped(max_frames)
     if not turn.words:

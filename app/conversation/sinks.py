@@ -17,11 +17,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from app.core import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from app.audio.playback import Playback
 
 
 class PlaybackSink(Protocol):
@@ -139,7 +142,7 @@ class DeviceSink:
         clock: the pipeline's clock, into which the device clock's times are converted.
     """
 
-    def __init__(self, playback, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, playback: Playback, clock: Callable[[], float] = time.perf_counter) -> None:
         self.playback = playback
         self._clock = clock
 

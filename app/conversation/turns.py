@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from app.brains.base import Message
+from app.brains.base import Message, Role
 from app.core import FRAME_RATE, Word
 from app.tts.prefix import PrefixTurn
 
@@ -127,7 +127,7 @@ class Conversation:
         for turn in self.turns:
             if not turn.words:
                 continue
-            role = "assistant" if turn.speaker == CHARACTER else "user"
+            role: Role = "assistant" if turn.speaker == CHARACTER else "user"
             text = turn.text + (" ..." if turn.interrupted else "")
             if len(out) and out[-1].role == role:
                 out[-1] = Message(role, f"{out[-1].text} {text}")

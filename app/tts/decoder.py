@@ -54,6 +54,8 @@ class DecoderLayer(nn.Module):
 class Decoder(nn.Module):
     """Holds weights only; caches and positions are passed in."""
 
+    _table_offsets: torch.Tensor  # buffer: long [K], codebook k's first row in the flat table
+
     def __init__(self, cfg: Dia2Config) -> None:
         super().__init__()
         d, data = cfg.decoder, cfg.data
@@ -84,7 +86,7 @@ class Decoder(nn.Module):
 
     def checkpoint_tensors(self, prefix: str) -> dict[str, torch.Tensor]:
         """Checkpoint name -> the tensor (or slice) it fills."""
-        out = {f"{prefix}{n}": p for n, p in self.named_parameters() if n != "audio_embed_table"}
+        out: dict[str, torch.Tensor] = {f"{prefix}{n}": p for n, p in self.named_parameters() if n != "audio_embed_table"}
         for i in range(self.audio_embed_table.shape[0]):
             out[f"{prefix}audio_embeds.{i}.weight"] = self.audio_embed_table.data[i]
         return out

@@ -71,6 +71,8 @@ class DepformerLayer(nn.Module):
 class Depformer(nn.Module):
     """Holds weights only; the per-frame cache is passed in."""
 
+    _stage_index: torch.Tensor  # buffer: long [stages], 0, 1, ... (the stages' cache slots)
+
     def __init__(self, cfg: Dia2Config) -> None:
         super().__init__()
         d, data = cfg.depformer, cfg.data

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from app.tts.precision import Precision, resolve_precision, set_matmul_precision
 from app.tts.prefix import PrefixPlan, PrefixTurn, build_plan
 from app.tts.script import ScriptParser, parse_script
 from app.tts.state_machine import Entry
-from app.tts.stream import Dia2Stream
+from app.tts.stream import Dia2Stream, StreamDecoder
 from app.tts.tokenizer import Dia2Tokenizer
 from app.tts.weights import load_weights
 
@@ -49,12 +50,23 @@ class GenerationResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
+class Codec(Protocol):
+    """The audio codec Dia2's codes are in (`app.codec.mimi.MimiCodec`): 24 kHz audio to codes
+    and back, whole or frame by frame."""
+
+    def encode(self, audio: np.ndarray) -> torch.Tensor: ...  # float32 [N] -> long [K, frames]
+
+    def decode(self, codes: torch.Tensor) -> np.ndarray: ...  # long [K, frames] -> float32 [N]
+
+    def stream_decoder(self) -> StreamDecoder: ...
+
+
 class Dia2Engine:
     """A loaded checkpoint (and optionally its codec), ready to generate."""
 
     def __init__(self, config: Dia2Config, model: Dia2Model, tokenizer: Dia2Tokenizer,
-                 device: torch.device, precision: Precision, codec=None, use_graphs: bool = False,
-                 source: str = "") -> None:
+                 device: torch.device, precision: Precision, codec: Codec | None = None,
+                 use_graphs: bool = False, source: str = "") -> None:
         self.config = config
         self.model = model
         self.tokenizer = tokenizer
@@ -77,7 +89,7 @@ class Dia2Engine:
     @classmethod
     def load_folder(cls, folder: str | Path, *, device: str = "auto",
                     precision: str | Precision = "auto",
-                    codec=None, use_cuda_graphs: bool = True) -> Dia2Engine:
+                    codec: Codec | None = None, use_cuda_graphs: bool = True) -> Dia2Engine:
         """Load a checkpoint folder with the default file names (config.json,
         model.safetensors and the tokenizer files)."""
         folder = Path(folder)
@@ -89,7 +101,8 @@ class Dia2Engine:
 
     @classmethod
     def load_files(cls, config_path: Path, weights_path: Path, tokenizer_path: Path, *,
-                   device: str = "auto", precision: str | Precision = "auto", codec=None,
+                   device: str = "auto", precision: str | Precision = "auto",
+                   codec: Codec | None = None,
                    use_cuda_graphs: bool = True) -> Dia2Engine:
         """Load a checkpoint from its files. `tokenizer_path`: the folder holding the tokenizer
         files (or one tokenizer file); see app/tts/tokenizer.py. `precision`: a user's choice
@@ -200,7 +213,7 @@ class Dia2Engine:
 
     def stream(self, options: GenerationOptions | None = None,
                prefix: Sequence[PrefixTurn] | None = None, *, prefill: str = "batched",
-               decoder=None) -> Dia2Stream:
+               decoder: StreamDecoder | None = None) -> Dia2Stream:
         """Start a streaming generation; push text into it and iterate its events.
 
         `decoder`: a codec stream decoder to continue (the previous stream's `.decoder`), so the

@@ -89,6 +89,7 @@ def build_plan(
         if codes is None:
             if encode_audio is None:
                 raise UserError("prefix audio needs the Mimi codec to be loaded")
+            assert turn.audio is not None  # PrefixTurn holds its codes or its audio
             codes = encode_audio(turn.audio)
         codes = torch.as_tensor(codes, dtype=torch.long).cpu()
         if codes.dim() != 2 or codes.shape[0] != num_codebooks:

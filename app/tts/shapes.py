@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 SIZES = ("1b", "2b")  # the published sizes, as `bench --sizes` names them
 
@@ -73,7 +74,7 @@ def _stack(n_layer: int, n_embd: int, n_hidden: int, heads: int, kv_heads: int) 
             "gqa_query_heads": heads, "kv_heads": kv_heads, "gqa_head_dim": 128}
 
 
-_MODELS = {
+_MODELS: dict[str, dict[str, Any]] = {
     "1b": {
         "decoder": {**_stack(30, 1024, 6144, 16, 8), "low_rank_dim": None},
         "depformer": _stack(3, 1024, 3072, 8, 8),

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -62,13 +63,21 @@ class StreamStats:
     decode_seconds: float = 0.0  # time spent in the codec
 
 
+class StreamDecoder(Protocol):
+    """A codec's streaming decoder (`app.codec.mimi.MimiStreamDecoder`): one frame's codes in,
+    its PCM out, continuing the audio of the frames before it."""
+
+    def decode_frame(self, codes: torch.Tensor) -> np.ndarray: ...  # long [K] -> float32 [1920]
+
+
 class Dia2Stream:
     """Incremental generation. Iterate it on one thread; push text from any thread."""
 
-    def __init__(self, generation: Generation, parser: ScriptParser, decoder=None) -> None:
+    def __init__(self, generation: Generation, parser: ScriptParser,
+                 decoder: StreamDecoder | None = None) -> None:
         self._gen = generation
         self._parser = parser
-        self._decoder = decoder  # a streaming codec decoder with decode_frame(codes) -> pcm
+        self._decoder = decoder  # the codec's stream decoder; None: no audio, codes only
         self._lock = threading.Condition()
         self._incoming: list[str] = []
         self._finished = False
@@ -156,7 +165,7 @@ class Dia2Stream:
         yield from self._emit()
 
     @property
-    def decoder(self):
+    def decoder(self) -> StreamDecoder | None:
         """The codec stream decoder (None without a codec); pass it to the next stream of the
         same utterance to continue the audio seamlessly."""
         return self._decoder

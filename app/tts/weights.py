@@ -162,7 +162,7 @@ def _read_into(f, t: StoredTensor, target: torch.Tensor, buffer: _Buffer) -> Non
         return
     flat = target.view(-1)
     if target.device.type == "cpu" and target.dtype == t.dtype:
-        _read_exact(f, memoryview(flat.view(torch.uint8).numpy()).cast("B"))
+        _read_exact(f, flat.view(torch.uint8).numpy().data.cast("B"))
         return
     itemsize = t.nbytes // flat.numel()
     raw = buffer.view(itemsize)
