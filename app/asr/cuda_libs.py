@@ -75,7 +75,8 @@ def bundle_folder() -> Path | None:
 
 def search_folders() -> list[Path]:
     """Where the wheels' files may be: the bundle's folder first, then every sys.path entry."""
-    roots = [bundle_folder()] if bundle_folder() else []
+    bundle = bundle_folder()
+    roots = [bundle] if bundle else []
     roots.extend(Path(p) for p in sys.path if p)
     return list(dict.fromkeys(roots))
 

@@ -53,7 +53,7 @@ def _offline() -> bool:
 
 
 def resolve_model(
-    spec: str, cache_dir: str | os.PathLike | None = None, allow_download: bool = True
+    spec: str, cache_dir: str | Path | None = None, allow_download: bool = True
 ) -> Path:
     """Turn a model spec into a local folder faster-whisper can load.
 

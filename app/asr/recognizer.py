@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -81,7 +83,7 @@ def is_silent(audio: np.ndarray, dbfs: float) -> bool:
     return float(np.max(np.abs(audio))) < 10 ** (dbfs / 20)
 
 
-def load_whisper(path: str, device: str, compute_type: str, cpu_threads: int):
+def load_whisper(path: str, device: str, compute_type: str, cpu_threads: int) -> SpeechModel:
     """Default model loader: a `faster_whisper.WhisperModel` (on CUDA, after opening the CUDA 12
     libraries CTranslate2 needs: app.asr.cuda_libs)."""
     from faster_whisper import WhisperModel
@@ -91,6 +93,13 @@ def load_whisper(path: str, device: str, compute_type: str, cpu_threads: int):
 
         cuda_libs.preload()
     return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+
+
+class SpeechModel(Protocol):
+    """A model with faster-whisper's `transcribe` API (`faster_whisper.WhisperModel`): audio
+    and decoding options in, (segments with their words, information) out."""
+
+    def transcribe(self, audio: np.ndarray, **options: Any) -> tuple[Iterable[Any], Any]: ...
 
 
 #: What a failing GPU recogniser raises: CTranslate2 reports CUDA and library errors as
@@ -112,8 +121,8 @@ class Recognizer:
     def __init__(
         self,
         config: AsrConfig = AsrConfig(),
-        loader: Callable[..., object] = load_whisper,
-        resolver: Callable[..., object] = resolve_model,
+        loader: Callable[..., SpeechModel] = load_whisper,
+        resolver: Callable[..., str | Path] = resolve_model,
     ) -> None:
         self.config = config
         self.device = pick_device(config.device)
@@ -126,8 +135,8 @@ class Recognizer:
             "cuda" if self.device.startswith("cuda") else "cpu"]
         self._loader = loader
         self._resolver = resolver
-        self._model = None
-        self._folder = None  # the loaded model's folder
+        self._model: SpeechModel | None = None
+        self._folder: str | Path | None = None  # the loaded model's folder
         self._lock = threading.Lock()
         self.fallback: str | None = None  # why recognition moved from the GPU to the CPU
         self._notice: str | None = None  # the same, until `take_notice` hands it out
@@ -171,7 +180,7 @@ class Recognizer:
     def _on_gpu(self) -> bool:
         return self.device.startswith("cuda")
 
-    def _probe(self, model) -> None:
+    def _probe(self, model: SpeechModel) -> None:
         """Run the model once on a second of silence, so that a GPU that cannot compute (cuBLAS
         missing, a driver too old) fails here rather than on the person's first turn."""
         segments, _info = model.transcribe(
@@ -181,7 +190,7 @@ class Recognizer:
         for _ in segments:
             pass
 
-    def _fall_back(self, exc: BaseException, gpu_folder) -> None:
+    def _fall_back(self, exc: BaseException, gpu_folder: str | Path | None) -> None:
         """Recognise on the CPU from now on: the CPU default model (or the one named), int8. When
         that model is not cached and cannot be fetched, the GPU model's folder runs on the CPU."""
         reason = str(exc).strip() or type(exc).__name__
@@ -244,6 +253,7 @@ class Recognizer:
             return self._words(audio, progress)
 
     def _words(self, audio: np.ndarray, progress: Callable[[float], None] | None = None) -> list[Word]:
+        assert self._model is not None  # loaded (or fallen back) by the caller
         segments, _info = self._model.transcribe(
             audio,
             language=self.config.language,

@@ -177,12 +177,12 @@ class StreamingVad:
             if p >= cfg.threshold:
                 self._start, self._last_speech_end, self._speech = begin, end, WINDOW
                 self._announced = False
-                self._maybe_announce(events)
+                self._maybe_announce(events, begin)
             return
         if p >= cfg.off_threshold:  # still speaking (hysteresis: above the lower threshold)
             self._speech += WINDOW
             self._last_speech_end = end
-            self._maybe_announce(events)
+            self._maybe_announce(events, self._start)
             if end - self._start >= self._max_speech and self._announced:
                 events.append(SpeechEnd(self._start, end))
                 self._start = None
@@ -192,10 +192,11 @@ class StreamingVad:
                 events.append(SpeechEnd(self._start, self._last_speech_end))
             self._start = None  # too short to be speech otherwise: dropped silently
 
-    def _maybe_announce(self, events: list) -> None:
+    def _maybe_announce(self, events: list, start: int) -> None:
+        """Report the stretch of speech that began at sample `start` once it is long enough."""
         if not self._announced and self._speech >= self._min_speech:
             self._announced = True
-            events.append(SpeechStart(self._start))
+            events.append(SpeechStart(start))
 
 
 def detect_speech(

@@ -184,7 +184,7 @@ class TransformersBrain(Brain):
             if model is None:
                 model = AutoModelForCausalLM.from_pretrained(
                     source, local_files_only=local_only, **{dtype_key: dtype}
-                ).to(device)
+                ).to(device)  # type: ignore[arg-type]  # transformers: @wraps on `to` hides the bound self
         except (ValueError, TypeError, AttributeError, KeyError) as exc:  # files of another kind
             first = first_line(exc)[:200]
             raise BrainError(

@@ -109,7 +109,9 @@ class OpenAICompatibleBrain(Brain):
             if self._url.scheme == "https"
             else http.client.HTTPConnection
         )
-        conn = cls(self._url.hostname, self._url.port, timeout=cfg.connect_timeout_s)
+        host = self._url.hostname
+        assert host is not None  # OpenAICompatibleConfig accepts only URLs with a host
+        conn = cls(host, self._url.port, timeout=cfg.connect_timeout_s)
         headers = {"Accept": "text/event-stream, application/json"}
         body = None
         if payload is not None:

@@ -89,7 +89,8 @@ class MimiCodec:
                     config = config_from_file(path)
                 except Exception as exc:  # safetensors raises its own error types
                     raise UserError(f"{path} is not a readable safetensors file ({exc}).") from exc
-        max_k = int((config or loaders._mimi_config)["quantizer"]["n_q"])
+        shape: dict[str, Any] = config or loaders._mimi_config
+        max_k = int(shape["quantizer"]["n_q"])
         if not 1 <= num_codebooks <= max_k:
             raise UserError(f"num_codebooks must be between 1 and {max_k}, not {num_codebooks}.")
         try:
