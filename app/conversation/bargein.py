@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.conversation.sinks import PausableSink
 from app.core import SAMPLE_RATE
 
 _FRAME = 960  # 40 ms analysis frame
@@ -239,7 +240,7 @@ class BargeInDetector:
 class TappedSink:
     """A sink that also keeps what it plays in a `PlayedHistory` (for the echo gate)."""
 
-    def __init__(self, sink, history: PlayedHistory) -> None:
+    def __init__(self, sink: PausableSink, history: PlayedHistory) -> None:
         self.sink = sink
         self.history = history
 

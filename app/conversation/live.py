@@ -38,8 +38,21 @@ from app.conversation.events import Error, Event, Hearing, State, level_of
 from app.core import ASR_RATE, SAMPLE_RATE
 from app.errors import UserError
 
-if TYPE_CHECKING:
-    from app.audio.capture import CaptureChunk
+if TYPE_CHECKING:  # the devices and models are imported when the session starts
+    from argparse import Namespace
+
+    from app.asr.endpoint import PushToTalk, TurnDetector
+    from app.asr.vad import StreamingVad
+    from app.audio.capture import Capture, CaptureChunk
+    from app.audio.echo import EchoCanceller
+    from app.audio.playback import Playback
+    from app.audio.resample import StreamResampler
+    from app.brains.base import Brain
+    from app.conversation.character import Character
+    from app.conversation.pipeline import TurnPipeline
+    from app.conversation.session import Session
+    from app.conversation.setup import SessionOptions, Transcriber
+    from app.tts.engine import Dia2Engine
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +89,16 @@ class LiveSession:
         brain: a brain to use instead of the one `opts` names.
     """
 
-    def __init__(self, character, opts, config: LiveConfig = LiveConfig(), *, out: Path | None = None,
-                 on_event: Callable[[Event], None] | None = None, models=None, brain=None,
+    # set by start(), used by the capture reader it starts
+    _sink: TappedSink  # the speaker's sink, tapped into the played history
+    _history: PlayedHistory  # what the speaker played (the echo gate's and canceller's reference)
+    _gate: BargeInDetector  # the echo gate
+    _vad: StreamingVad  # voice activity on the cleaned microphone
+    _turns: TurnDetector  # voice activity -> the person's turns
+
+    def __init__(self, character: Character, opts: SessionOptions, config: LiveConfig = LiveConfig(),
+                 *, out: Path | None = None, on_event: Callable[[Event], None] | None = None,
+                 models: tuple[Dia2Engine, Transcriber] | None = None, brain: Brain | None = None,
                  clock: Callable[[], float] = time.perf_counter, replace: bool = False) -> None:
         self.character = character
         self.opts = opts
@@ -88,9 +109,9 @@ class LiveSession:
         self._brain = brain
         self._emit = on_event if on_event is not None else (lambda e: None)
         self.clock = clock
-        self.session = None
-        self.playback = None
-        self.capture = None
+        self.session: Session | None = None
+        self.playback: Playback | None = None
+        self.capture: Capture | None = None
         self.failure: UserError | None = None  # a device failure that ended the session
         self.failed = threading.Event()
         self.barge_ins: list[float] = []  # clock times at which the echo gate interrupted
@@ -100,14 +121,10 @@ class LiveSession:
         self._muted = False
         self._echo_turn = False
         self._barged = False
-        self._ptt = None
-        self._turns = None
-        self._vad = None
-        self._gate = None
-        self._sink = None
-        self._history: PlayedHistory | None = None
-        self._aec = None  # the echo canceller, when one cleans the microphone
-        self._to16 = None  # the cleaned 24 kHz stream resampled for voice activity and recognition
+        self._ptt: PushToTalk | None = None  # the talk key's turns (once started)
+        self._aec: EchoCanceller | None = None  # the echo canceller, when one cleans the microphone
+        # the cleaned 24 kHz stream resampled for voice activity and recognition (with `_aec`)
+        self._to16: StreamResampler | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> LiveSession:
@@ -133,8 +150,8 @@ class LiveSession:
             if self.cancelling:
                 self._aec = EchoCanceller(self.config.echo)
                 self._to16 = StreamResampler(SAMPLE_RATE, ASR_RATE)
-            self.playback = Playback(PlaybackConfig(device=self.config.output)).start()
-            self._sink = TappedSink(DeviceSink(self.playback, self.clock), history)
+            self.playback = playback = Playback(PlaybackConfig(device=self.config.output)).start()
+            self._sink = TappedSink(DeviceSink(playback, self.clock), history)
             self.out = self.out or new_session_folder(self.character)
             self.session = Session.open(
                 self.character, self._sink, out=self.out, opts=self.opts, models=self.models,
@@ -144,9 +161,9 @@ class LiveSession:
             self._vad = StreamingVad(self.config.vad)
             self._turns = TurnDetector(self._vad)
             self._ptt = PushToTalk()
-            self.capture = Capture(CaptureConfig(device=self.config.input), on_chunk=self._on_chunk,
-                                   on_error=self._on_error)
-            self.capture.start()
+            self.capture = capture = Capture(CaptureConfig(device=self.config.input),
+                                             on_chunk=self._on_chunk, on_error=self._on_error)
+            capture.start()
         except BaseException:
             self.stop()
             raise
@@ -167,11 +184,14 @@ class LiveSession:
     def __enter__(self) -> LiveSession:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property
-    def pipeline(self):
+    def pipeline(self) -> TurnPipeline:
+        """The running session's pipeline (once `start()` opened the session)."""
+        if self.session is None:
+            raise RuntimeError("the live session is not started")
         return self.session.pipeline
 
     @property
@@ -235,6 +255,7 @@ class LiveSession:
         self._record(at, raw24, a24)
         self._emit(level_of(a24, "person", at))
         if not muted:
+            assert self._ptt is not None  # made by start() before the microphone opened
             self._ptt.feed(a16, a24, s16, s24)
         speaking = self.pipeline.state in (State.SPEAKING, State.THINKING)
         # The detector always runs (its positions follow the capture stream); its turns count
@@ -263,6 +284,7 @@ class LiveSession:
         """The microphone with the character's echo taken out, when a canceller runs."""
         if self._aec is None:
             return raw16, raw24, s16, s24
+        assert self._to16 is not None  # made with the canceller
         # the character's echo out, before anyone listens (one 10 ms frame later)
         a24 = self._aec.process(raw24, self._reference(chunk, len(raw24)))
         a16 = self._to16.process(a24)
@@ -270,10 +292,12 @@ class LiveSession:
 
     def _record(self, at: float, raw24: np.ndarray, a24: np.ndarray) -> None:
         """The person's track (cleaned), and the raw microphone beside it when cleaned."""
-        if self.session.recorder is not None:
-            self.session.recorder.write("person", round(at * SAMPLE_RATE), a24)
+        assert self.session is not None  # opened by start() before the microphone
+        recorder = self.session.recorder
+        if recorder is not None:
+            recorder.write("person", round(at * SAMPLE_RATE), a24)
             if self._aec is not None:
-                self.session.recorder.write_side("microphone", round(at * SAMPLE_RATE), raw24)
+                recorder.write_side("microphone", round(at * SAMPLE_RATE), raw24)
 
     def _watch_barge_in(self, chunk: CaptureChunk, a24: np.ndarray, speaking: bool) -> None:
         """The echo gate on the chunk: interrupt the reply when the person speaks over it, hold
@@ -322,10 +346,11 @@ class LiveSession:
             self._held_at = None
             self._sink.resume()
 
-    def _reference(self, chunk, n: int) -> np.ndarray:
+    def _reference(self, chunk: CaptureChunk, n: int) -> np.ndarray:
         """What the speakers played while each of the chunk's last `n` 24 kHz samples was
         captured, `lead_ms` ahead: the canceller's reference. From the two streams' clocks and
         the played history; silence while playback is held or dry."""
+        assert self.capture is not None and self.playback is not None  # both open while it runs
         lead = self.config.echo.lead_ms / 1000
         step = np.arange(n, dtype=np.float64)
         t = self.capture.time_of(chunk.start + len(chunk.samples) - 1) if len(chunk.samples) \
@@ -341,9 +366,10 @@ class LiveSession:
             ref[~moving] = 0.0
         return ref
 
-    def _played_position(self, chunk) -> float:
+    def _played_position(self, chunk: CaptureChunk) -> float:
         """The playback position when the chunk's last sample was captured (both streams' clocks
         are PortAudio stream time); the position now if the capture clock cannot say."""
+        assert self.capture is not None and self.playback is not None  # both open while it runs
         now = self._sink.position()
         t = self.capture.time_of(chunk.start + len(chunk.samples) - 1)
         if t is None or t <= 0:
@@ -357,7 +383,8 @@ class LiveSession:
         self.failed.set()
 
 
-def run_live(args, character, opts, show, brain=None) -> int:
+def run_live(args: Namespace, character: Character, opts: SessionOptions,
+             show: Callable[[Event], None], brain: Brain | None = None) -> int:
     """The terminal chat: talk until Ctrl+C (the normal end: exit code 0). Returns the exit code;
     SIGTERM also finishes the recording (see app.cli)."""
     from app.conversation.events import AudioLevel

@@ -28,7 +28,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,12 +55,12 @@ from app.core import ASR_RATE, SAMPLE_RATE
 
 if TYPE_CHECKING:
     from app.brains.base import Brain
-    from app.codec.mimi import MimiStreamDecoder
     from app.conversation.character import Character
     from app.conversation.recorder import SessionRecorder
+    from app.conversation.setup import Transcriber
     from app.tts.engine import Dia2Engine
     from app.tts.options import GenerationOptions
-    from app.tts.stream import Dia2Stream
+    from app.tts.stream import Dia2Stream, StreamDecoder
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,17 @@ class PipelineConfig:
 @dataclass
 class _Job:
     kind: str  # "person" or "say"
-    audio24k: np.ndarray | None = None
-    audio16k: np.ndarray | None = None
-    timeline: float | None = None
-    speech_end: float | None = None
-    text: str = ""
-    record_audio: bool = True
+    audio24k: np.ndarray | None = None  # the person's turn (float32 24 kHz); None for "say"
+    audio16k: np.ndarray | None = None  # the same at 16 kHz when the caller has it
+    timeline: float | None = None  # where the turn lies in the recording; None: the next spot
+    speech_end: float = 0.0  # pipeline clock: when the person stopped, or the line was asked for
+    text: str = ""  # the line to say ("say")
+    record_audio: bool = True  # write the person's audio to their track
+
+
+def _whole_line(text: str) -> Callable[[threading.Event], Iterable[str]]:
+    """A reply source that gives `text` in one piece (the greeting, a typed line)."""
+    return lambda cancel: iter([text])
 
 
 class TurnPipeline:
@@ -107,8 +112,8 @@ class TurnPipeline:
         config: behaviour settings.
     """
 
-    def __init__(self, engine: Dia2Engine, recognizer, brain: Brain, character: Character,
-                 sink: PlaybackSink, *, conversation: Conversation | None = None,
+    def __init__(self, engine: Dia2Engine, recognizer: Transcriber, brain: Brain,
+                 character: Character, sink: PlaybackSink, *, conversation: Conversation | None = None,
                  recorder: SessionRecorder | None = None,
                  on_event: Callable[[Event], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter, timeline: Timeline | None = None,
@@ -255,7 +260,7 @@ class TurnPipeline:
                 if job.kind == "person":
                     self._person_turn(job)
                 else:
-                    self._reply(lambda cancel, text=job.text: iter([text]), job.speech_end, None, 0.0, 0.0)
+                    self._reply(_whole_line(job.text), job.speech_end, None, 0.0, 0.0)
             except Exception as exc:  # keep the session alive; say what happened
                 log.exception("turn failed")
                 self.emit(Error(f"the turn failed: {exc}", "pipeline"))
@@ -268,6 +273,7 @@ class TurnPipeline:
     def _person_turn(self, job: _Job) -> None:
         self._set_state(State.RECOGNISING)
         audio = job.audio24k
+        assert audio is not None  # submit_turn gives every person's turn its audio
         start = job.timeline if job.timeline is not None else self.timeline.place_person(len(audio) / SAMPLE_RATE)
         if job.record_audio and self.recorder is not None:
             self.recorder.write("person", round(start * SAMPLE_RATE), audio)
@@ -289,6 +295,7 @@ class TurnPipeline:
         t1 = self.clock()
         codes = None
         if len(audio) >= 1:
+            assert self.engine.codec is not None  # the pipeline's engine has its codec
             codes = self.engine.codec.encode(audio)
         t2 = self.clock()
         turn = self.conversation.add(Turn(0, PERSON, tuple(words), codes, start, len(audio) / SAMPLE_RATE))
@@ -308,7 +315,7 @@ class TurnPipeline:
         if self.recorder is not None:
             self.recorder.add_turn(turn)
 
-    def _reply(self, source, speech_end: float, words_ready: float | None, rec_s: float,
+    def _reply(self, source: Callable[[threading.Event], Iterable[str]], speech_end: float, words_ready: float | None, rec_s: float,
                enc_s: float) -> None:
         cancel = threading.Event()
         index = self.conversation.next_index()
@@ -381,7 +388,7 @@ class TurnPipeline:
         return self.interrupted_at
 
     def open_stream(self, options: GenerationOptions, extra_turn: Turn | None,
-                    decoder: MimiStreamDecoder | None = None) -> tuple[Dia2Stream, int]:
+                    decoder: StreamDecoder | None = None) -> tuple[Dia2Stream, int]:
         """A Dia2 stream conditioned by the budget policy; returns (stream, room frames).
 
         `decoder`: the previous segment's codec decoder, continued (see `Dia2Engine.stream`).

@@ -44,6 +44,14 @@ class PlaybackSink(Protocol):
     def heard_at(self, sample: float) -> float | None: ...
 
 
+class PausableSink(PlaybackSink, Protocol):
+    """A sink whose playback can be held (the speaker's, `DeviceSink`)."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
 class VirtualSink:
     """A sink with no sound device.
 

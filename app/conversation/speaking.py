@@ -37,10 +37,9 @@ from app.conversation.reply import ReplyText, feed_segment
 from app.conversation.turns import CHARACTER, Turn
 from app.core import FRAME_SAMPLES, SAMPLE_RATE, Word
 from app.errors import UserError
-from app.tts.stream import AudioFrame, Dia2Stream, WordEvent
+from app.tts.stream import AudioFrame, Dia2Stream, StreamDecoder, WordEvent
 
 if TYPE_CHECKING:
-    from app.codec.mimi import MimiStreamDecoder
     from app.conversation.character import Dia2Settings
     from app.conversation.pipeline import PipelineConfig
     from app.conversation.recorder import SessionRecorder
@@ -58,7 +57,7 @@ class OpenStream(Protocol):
     """
 
     def __call__(self, options: GenerationOptions, extra_turn: Turn | None,
-                 decoder: MimiStreamDecoder | None = None) -> tuple[Dia2Stream, int]: ...
+                 decoder: StreamDecoder | None = None) -> tuple[Dia2Stream, int]: ...
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ class _ReplySpeech:
         self.placed: float | None = None  # the reply's timeline start, once known
         self.next_word = 0  # the next reply word to feed
         self.extra: Turn | None = None  # the segment just spoken, conditioning the next one
-        self.decoder: MimiStreamDecoder | None = None  # the reply's codec decoder, shared
+        self.decoder: StreamDecoder | None = None  # the reply's codec decoder, shared
 
     # -- the segments ------------------------------------------------------------------------
     def speak_segments(self) -> None:
