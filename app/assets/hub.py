@@ -372,36 +372,69 @@ def _fetch(
                     local_files_only=offline,
                 )
             )
-    except GatedRepoError as exc:
-        raise UserError(
+    except _DOWNLOAD_ERRORS as exc:
+        raise _download_error(exc, repo, where, revision, offline, get_it) from exc
+    _check_fetched(folder, files, set(optional), repo, where, offline, get_it)
+    log.info("%s: %s", repo, folder)
+    return folder
+
+
+# What a snapshot download raises that `_download_error` turns into a user's error.
+_DOWNLOAD_ERRORS = (
+    GatedRepoError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+    LocalEntryNotFoundError,
+    HFValidationError,
+    requests.RequestException,
+    OSError,
+)
+
+
+def _download_error(
+    exc: BaseException, repo: str, where: str, revision: str | None, offline: bool, get_it: str
+) -> UserError:
+    """The one-line error for a failed snapshot download of `repo` from `where` (`exc` is one of
+    `_DOWNLOAD_ERRORS`; the first class it is an instance of decides). `get_it` says how to get
+    the files."""
+    if isinstance(exc, GatedRepoError):
+        return UserError(
             f"{repo} on {where} is gated: accept its terms on the website and log in with "
             "`hf auth login`."
-        ) from exc
-    except RepositoryNotFoundError as exc:
-        raise UserError(
+        )
+    if isinstance(exc, RepositoryNotFoundError):
+        return UserError(
             f"there is no model repository {repo} on {where}: check the name "
             f"(e.g. {DEFAULT_DIA2_REPO}) or pass a local folder."
-        ) from exc
-    except RevisionNotFoundError as exc:
-        raise UserError(f"{repo} on {where} has no revision {revision!r}.") from exc
-    except LocalEntryNotFoundError as exc:
+        )
+    if isinstance(exc, RevisionNotFoundError):
+        return UserError(f"{repo} on {where} has no revision {revision!r}.")
+    if isinstance(exc, LocalEntryNotFoundError):
         why = "HF_HUB_OFFLINE=1 is set" if offline else f"{where} cannot be reached"
-        raise UserError(f"{repo} is not in the model cache and {why}: {get_it}.") from exc
-    except HFValidationError as exc:
-        raise UserError(f"{repo} is not a valid repository id ({exc}).") from exc
-    except (requests.RequestException, OSError) as exc:
-        raise UserError(
-            f"downloading {repo} from {where} failed ({download_reason(exc)}); run the same command "
-            "again to resume where it stopped."
-        ) from exc
-    skip = set(optional)
+        return UserError(f"{repo} is not in the model cache and {why}: {get_it}.")
+    if isinstance(exc, HFValidationError):
+        return UserError(f"{repo} is not a valid repository id ({exc}).")
+    return UserError(
+        f"downloading {repo} from {where} failed ({download_reason(exc)}); run the same command "
+        "again to resume where it stopped."
+    )
+
+
+def _check_fetched(
+    folder: Path,
+    files: list[str] | None,
+    optional: set[str],
+    repo: str,
+    where: str,
+    offline: bool,
+    get_it: str,
+) -> None:
+    """Raise a user's error when a file of `files` not in `optional` is missing from `folder`."""
     for name in files or []:
-        if name not in skip and not (folder / name).is_file():
+        if name not in optional and not (folder / name).is_file():
             if offline:
                 raise UserError(f"{name} of {repo} is not in the model cache: {get_it}.")
             raise UserError(f"{repo} on {where} has no file {name}; check the repository name.")
-    log.info("%s: %s", repo, folder)
-    return folder
 
 
 def download_reason(exc: BaseException) -> str:

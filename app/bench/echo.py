@@ -233,12 +233,36 @@ def word_error_rate(ref: list[str], hyp: list[str]) -> float:
 
 
 # -- the bench ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Speech:
+    """What every room of a run shares: the character's and the person's speech."""
+
+    played: np.ndarray  # the character's stream as the speaker plays it
+    person: np.ndarray  # one turn of the person, trimmed and scaled
+    p_rms: float  # the person's voiced RMS
+    onsets: list[int]  # samples where the person's turns start
+    recogniser: object | None  # the real recogniser for the word error rate; None: not measured
+    ref_words: list[str] | None  # what the person says, for the word error rate
+
+
 def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> list[RoomResult]:
     """Run every room of `config`; `progress(message)` hears what is being done."""
     say = progress or (lambda m: None)
+    speech = _speech(config)
+    results = []
+    for key in config.rooms:
+        if key not in ROOMS:
+            raise UserError(f"unknown room {key!r}; choose from {', '.join(ROOMS)}")
+        room: Room = ROOMS[key]
+        say(f"room: {room.name}")
+        results.append(_bench_room(config, speech, room, say))
+    return results
+
+
+def _speech(config: EchoBenchConfig) -> _Speech:
+    """The character's stream, the person's turn and where it starts, and the recogniser."""
     char, person, person_text = speech_pair(config.speech)
     played = character_stream(char, config.seconds)
-    n = len(played)
     recogniser = None
     if config.asr_model:
         from app.asr.recognizer import AsrConfig, Recognizer
@@ -246,7 +270,6 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
         recogniser = Recognizer(AsrConfig(model=config.asr_model, device="cpu",
                                           allow_download=False))
     person = _trimmed(person / (np.abs(person).max() + 1e-12) * 0.5)
-    p_rms = _active_rms(person)
     ref_words = None
     if recogniser is not None:
         ref_words = _words(person_text) if person_text else \
@@ -257,100 +280,135 @@ def bench_echo(config: EchoBenchConfig = EchoBenchConfig(), progress=None) -> li
         raise UserError(f"{config.trials} turns of the person do not fit in {config.seconds} s; "
                         "give more --seconds or fewer --trials")
     onsets = [int((first + k * period) * SAMPLE_RATE) for k in range(config.trials)]
-    results = []
-    for key in config.rooms:
-        if key not in ROOMS:
-            raise UserError(f"unknown room {key!r}; choose from {', '.join(ROOMS)}")
-        room: Room = ROOMS[key]
-        say(f"room: {room.name}")
-        echo = echo_of(played, room, seed=config.seed)
-        e_rms = _active_rms(echo)
-        noise = np.zeros(n, np.float32) if room.noise_db is None else \
-            background_noise(n, e_rms * 10 ** (room.noise_db / 20), config.seed)
-        streams = {None: echo + noise}
-        person_tracks = {}
+    return _Speech(played, person, _active_rms(person), onsets, recogniser, ref_words)
+
+
+def _bench_room(config: EchoBenchConfig, speech: _Speech, room: Room, say) -> RoomResult:
+    """Every processing and decision of `config` through one room."""
+    n = len(speech.played)
+    echo = echo_of(speech.played, room, seed=config.seed)
+    e_rms = _active_rms(echo)
+    noise = np.zeros(n, np.float32) if room.noise_db is None else \
+        background_noise(n, e_rms * 10 ** (room.noise_db / 20), config.seed)
+    streams = {None: echo + noise}
+    person_tracks = {}
+    for r in config.ratios_db:
+        track = np.zeros(n, np.float32)
+        for o in speech.onsets:
+            track[o:o + len(speech.person)] += speech.person * (e_rms * 10 ** (r / 20) / speech.p_rms)
+        person_tracks[r] = track
+        streams[r] = np.clip(echo + noise + track, -1, 1)
+    res = RoomResult(room.name)
+    outs = _measure_processings(config, speech, streams, person_tracks, res)
+    if speech.recogniser is not None:
+        _measure_cut_wer(config, speech, room, noise, person_tracks, res)
+    _measure_decisions(config, speech, streams, outs, res, say)
+    return res
+
+
+def _measure_processings(config: EchoBenchConfig, speech: _Speech, streams: dict,
+                         person_tracks: dict, res: RoomResult) -> dict:
+    """Run each processing on every stream (ratio None: the character alone); fill in its CPU
+    time, ERLE, the person's level kept and the word error rate. Returns the outputs by
+    (processing, ratio)."""
+    n = len(speech.played)
+    outs = {}
+    for kind in config.processings:
+        cpu = 0.0
+        for r, mic in streams.items():
+            outs[kind, r], c = process(mic, speech.played, kind)
+            cpu += c
+        res.cpu_per_s[kind] = cpu / (len(streams) * n / SAMPLE_RATE)
+        mic, out = streams[None], outs[kind, None]
+        a, b = int(0.2 * SAMPLE_RATE), int(1.2 * SAMPLE_RATE)
+        res.erle_first_s[kind] = _erle(mic[a:b], out[a:b])
+        res.erle_converged[kind] = _erle(mic[10 * SAMPLE_RATE:], out[10 * SAMPLE_RATE:])
+        res.kept_db[kind], res.wer[kind] = {}, {}
         for r in config.ratios_db:
-            track = np.zeros(n, np.float32)
-            for o in onsets:
-                track[o:o + len(person)] += person * (e_rms * 10 ** (r / 20) / p_rms)
-            person_tracks[r] = track
-            streams[r] = np.clip(echo + noise + track, -1, 1)
-        res = RoomResult(room.name)
-        outs = {}
-        for kind in config.processings:
-            cpu = 0.0
-            for r, mic in streams.items():
-                outs[kind, r], c = process(mic, played, kind)
-                cpu += c
-            res.cpu_per_s[kind] = cpu / (len(streams) * n / SAMPLE_RATE)
-            mic, out = streams[None], outs[kind, None]
-            a, b = int(0.2 * SAMPLE_RATE), int(1.2 * SAMPLE_RATE)
-            res.erle_first_s[kind] = _erle(mic[a:b], out[a:b])
-            res.erle_converged[kind] = _erle(mic[10 * SAMPLE_RATE:], out[10 * SAMPLE_RATE:])
-            res.kept_db[kind], res.wer[kind] = {}, {}
-            for r in config.ratios_db:
-                kept = []
-                for o in onsets:
-                    s = slice(o, o + len(person))
-                    residual = np.mean(outs[kind, None][s] ** 2)  # the echo left alone
-                    gain = (np.mean(outs[kind, r][s] ** 2) - residual) / \
-                        (np.mean(person_tracks[r][s] ** 2) + 1e-20)
-                    kept.append(10 * np.log10(max(gain, 1e-6)))
-                res.kept_db[kind][r] = float(np.median(kept))
-                if recogniser is not None:
-                    res.wer[kind][r] = _wer(recogniser, outs[kind, r], onsets, len(person),
-                                            ref_words)
-        if recogniser is not None:
-            # as in the app: the reply stops `CUT_S` after the person starts (the speaker goes
-            # silent; the room's tail rings on), and the recogniser gets the rest of the turn
-            cut = played.copy()
-            for o in onsets:
-                cut[o + int(CUT_S * SAMPLE_RATE):o + len(person) + SAMPLE_RATE] = 0.0
-            echo_cut = echo_of(cut, room, seed=config.seed)
-            for kind in config.processings:
-                res.wer_cut[kind] = {}
-                for r in config.ratios_db:
-                    mic = np.clip(echo_cut + noise + person_tracks[r], -1, 1)
-                    out, _ = process(mic, cut, kind)
-                    res.wer_cut[kind][r] = _wer(recogniser, out, onsets, len(person), ref_words)
-        vads = {}
-        vad_cpu = {}
-        for kind in config.processings if config.decisions else ():
-            for r in streams:
-                vads[kind, r], c = voice_activity(outs[kind, r])
-                vad_cpu[kind] = vad_cpu.get(kind, 0.0) + c
-        for name, kind, logic, vkind in config.decisions:
-            say(f"  {name}")
-            d = DecisionResult(name, kind)
-            # the app's canceller output is one frame (10 ms) late
-            latency = AEC_FRAME if kind != "raw" or vkind != "raw" else 0
-            fires, holds, cpu = decide(outs[kind, None], vads[vkind, None], played, logic)
-            minutes = n / SAMPLE_RATE / 60
-            d.false_fires_per_min = len(fires) / minutes
-            d.false_holds_per_min = len(holds) / minutes
-            for r in config.ratios_db:
-                fires, holds, c = decide(outs[kind, r], vads[vkind, r], played, logic)
-                cpu += c
-                trials = []
-                for o in onsets:
-                    t = Trial(o, o + len(person))
-                    lim = t.end + SAMPLE_RATE // 2
-                    f = [x for x in fires if o < x <= lim]
-                    h = [x for x in holds if o < x <= lim]
-                    t.fire = (f[0] - o + latency) / SAMPLE_RATE if f else None
-                    t.hold = (h[0] - o + latency) / SAMPLE_RATE if h else None
-                    trials.append(t)
-                hit = [t.fire for t in trials if t.fire is not None]
-                held = [t.hold for t in trials if t.hold is not None]
-                d.by_ratio[r] = {
-                    "detected": len(hit) / len(trials),
-                    "fire_s": float(np.median(hit)) if hit else None,
-                    "hold_s": float(np.median(held)) if held else None,
-                }
-            d.cpu_per_s = (cpu + vad_cpu[vkind]) / (len(streams) * n / SAMPLE_RATE)
-            res.decisions.append(d)
-        results.append(res)
-    return results
+            res.kept_db[kind][r] = _kept_db(outs[kind, None], outs[kind, r], person_tracks[r],
+                                            speech)
+            if speech.recogniser is not None:
+                res.wer[kind][r] = _wer(speech.recogniser, outs[kind, r], speech.onsets,
+                                        len(speech.person), speech.ref_words)
+    return outs
+
+
+def _kept_db(alone: np.ndarray, out: np.ndarray, track: np.ndarray, speech: _Speech) -> float:
+    """How much of the person's level (`track`) survives in `out` (dB, median over the turns);
+    `alone` is the same processing's output without the person (the echo left alone)."""
+    kept = []
+    for o in speech.onsets:
+        s = slice(o, o + len(speech.person))
+        residual = np.mean(alone[s] ** 2)
+        gain = (np.mean(out[s] ** 2) - residual) / (np.mean(track[s] ** 2) + 1e-20)
+        kept.append(10 * np.log10(max(gain, 1e-6)))
+    return float(np.median(kept))
+
+
+def _measure_cut_wer(config: EchoBenchConfig, speech: _Speech, room: Room, noise: np.ndarray,
+                     person_tracks: dict, res: RoomResult) -> None:
+    """The word error rate when the reply stops as in the app: `CUT_S` after the person starts
+    (the speaker goes silent; the room's tail rings on), and the recogniser gets the rest of the
+    turn."""
+    cut = speech.played.copy()
+    for o in speech.onsets:
+        cut[o + int(CUT_S * SAMPLE_RATE):o + len(speech.person) + SAMPLE_RATE] = 0.0
+    echo_cut = echo_of(cut, room, seed=config.seed)
+    for kind in config.processings:
+        res.wer_cut[kind] = {}
+        for r in config.ratios_db:
+            mic = np.clip(echo_cut + noise + person_tracks[r], -1, 1)
+            out, _ = process(mic, cut, kind)
+            res.wer_cut[kind][r] = _wer(speech.recogniser, out, speech.onsets,
+                                        len(speech.person), speech.ref_words)
+
+
+def _measure_decisions(config: EchoBenchConfig, speech: _Speech, streams: dict, outs: dict,
+                       res: RoomResult, say) -> None:
+    """Voice activity on every processed stream, then each decision of `config` on them."""
+    vads = {}
+    vad_cpu = {}
+    for kind in config.processings if config.decisions else ():
+        for r in streams:
+            vads[kind, r], c = voice_activity(outs[kind, r])
+            vad_cpu[kind] = vad_cpu.get(kind, 0.0) + c
+    for name, kind, logic, vkind in config.decisions:
+        say(f"  {name}")
+        d = DecisionResult(name, kind)
+        # the app's canceller output is one frame (10 ms) late
+        latency = AEC_FRAME if kind != "raw" or vkind != "raw" else 0
+        fires, holds, cpu = decide(outs[kind, None], vads[vkind, None], speech.played, logic)
+        n = len(speech.played)
+        minutes = n / SAMPLE_RATE / 60
+        d.false_fires_per_min = len(fires) / minutes
+        d.false_holds_per_min = len(holds) / minutes
+        for r in config.ratios_db:
+            fires, holds, c = decide(outs[kind, r], vads[vkind, r], speech.played, logic)
+            cpu += c
+            d.by_ratio[r] = _turn_figures(fires, holds, speech, latency)
+        d.cpu_per_s = (cpu + vad_cpu[vkind]) / (len(streams) * n / SAMPLE_RATE)
+        res.decisions.append(d)
+
+
+def _turn_figures(fires: list[int], holds: list[int], speech: _Speech, latency: int) -> dict:
+    """The share of the person's turns that interrupted, and the median delays (s) from the
+    person's first sample to the interruption and to the hold (within 0.5 s of the turn's end)."""
+    trials = []
+    for o in speech.onsets:
+        t = Trial(o, o + len(speech.person))
+        lim = t.end + SAMPLE_RATE // 2
+        f = [x for x in fires if o < x <= lim]
+        h = [x for x in holds if o < x <= lim]
+        t.fire = (f[0] - o + latency) / SAMPLE_RATE if f else None
+        t.hold = (h[0] - o + latency) / SAMPLE_RATE if h else None
+        trials.append(t)
+    hit = [t.fire for t in trials if t.fire is not None]
+    held = [t.hold for t in trials if t.hold is not None]
+    return {
+        "detected": len(hit) / len(trials),
+        "fire_s": float(np.median(hit)) if hit else None,
+        "hold_s": float(np.median(held)) if held else None,
+    }
 
 
 def _wer(recogniser, out: np.ndarray, onsets: list[int], length: int,
