@@ -44,16 +44,32 @@ def build_demo_llm(folder: Path | str, *, seed: int = 0, vocab_size: int = 512) 
     runs to `max_new_tokens` and decodes to printable ASCII text.
     """
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import (
-        GenerationConfig,
-        PreTrainedTokenizerFast,
-        Qwen2Config,
-        Qwen2ForCausalLM,
-    )
+    from transformers import GenerationConfig, Qwen2ForCausalLM
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = _demo_tokenizer(vocab_size)
+    tokenizer.save_pretrained(folder)
+    eos_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    pad_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    config = _demo_model_config(len(tokenizer), eos_id, pad_id)
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(config).eval()
+    model.generation_config = GenerationConfig(
+        eos_token_id=eos_id,
+        pad_token_id=pad_id,
+        suppress_tokens=_unprintable_ids(tokenizer),
+    )
+    model.save_pretrained(folder, safe_serialization=True)
+    log.info("built the demo LLM in %s (%d tokens)", folder, config.vocab_size)
+    return folder
+
+
+def _demo_tokenizer(vocab_size: int):
+    """A byte-level BPE tokenizer of `vocab_size` tokens trained on `_SENTENCES`, with the
+    ChatML-style chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
 
     raw = Tokenizer(models.BPE())
     raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -65,19 +81,21 @@ def build_demo_llm(folder: Path | str, *, seed: int = 0, vocab_size: int = 512) 
         show_progress=False,
     )
     raw.train_from_iterator(list(_SENTENCES) * 4, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=raw,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         chat_template=CHAT_TEMPLATE,
         model_input_names=["input_ids", "attention_mask"],
     )
-    tokenizer.save_pretrained(folder)
 
-    eos_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    pad_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
+
+def _demo_model_config(vocab_size: int, eos_id: int, pad_id: int):
+    """A two-layer Qwen2 with large random weights (output that varies with the prompt)."""
+    from transformers import Qwen2Config
+
+    return Qwen2Config(
+        vocab_size=vocab_size,
         hidden_size=64,
         initializer_range=0.3,  # large random weights: output that varies with the prompt
         intermediate_size=128,
@@ -90,16 +108,6 @@ def build_demo_llm(folder: Path | str, *, seed: int = 0, vocab_size: int = 512) 
         eos_token_id=eos_id,
         pad_token_id=pad_id,
     )
-    torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(config).eval()
-    model.generation_config = GenerationConfig(
-        eos_token_id=eos_id,
-        pad_token_id=pad_id,
-        suppress_tokens=_unprintable_ids(tokenizer),
-    )
-    model.save_pretrained(folder, safe_serialization=True)
-    log.info("built the demo LLM in %s (%d tokens)", folder, config.vocab_size)
-    return folder
 
 
 def demo_brain_config(folder: Path | str) -> TransformersConfig:
