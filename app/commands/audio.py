@@ -113,8 +113,6 @@ def _meter(rms: float, speaking: bool, width: int = 30) -> str:
 
 
 def _cmd_listen(args) -> int:
-    from app.asr.endpoint import PushToTalk, TurnDetector, Utterance
-    from app.asr.vad import SpeechStart, StreamingVad, VadConfig
     from app.audio.capture import Capture, CaptureConfig
 
     recognizer = _recognizer(args)
@@ -122,80 +120,24 @@ def _cmd_listen(args) -> int:
     _say_notice(recognizer)
     cap = Capture(CaptureConfig(device=args.input, samplerate=args.rate))
     utterances: queue.Queue = queue.Queue()
-
-    def recognise() -> None:
-        while (utt := utterances.get()) is not None:
-            t0 = time.perf_counter()
-            words = recognizer.transcribe(utt.audio16k)
-            took = time.perf_counter() - t0
-            print(
-                f"\nutterance at {utt.start_seconds:.2f} s, {utt.duration:.2f} s long "
-                f"(recognised in {took:.2f} s):\n{_format_words(words)}",
-                flush=True,
-            )
-
-    worker = threading.Thread(target=recognise, name="recognise", daemon=True)
-    worker.start()
-    ptt = PushToTalk() if args.push_to_talk else None
-    turns = (
-        None
-        if ptt
-        else TurnDetector(
-            StreamingVad(
-                VadConfig(
-                    threshold=args.threshold,
-                    end_silence_ms=args.end_silence_ms,
-                    min_speech_ms=args.min_speech_ms,
-                )
-            )
-        )
+    worker = threading.Thread(
+        target=_recognise_turns, args=(recognizer, utterances), name="recognise", daemon=True
     )
+    worker.start()
+    ptt, turns = _turn_source(args)
     stop_keys = threading.Event()
     keys_thread = None
     if ptt:
-
-        def keys() -> None:
-            import select
-
-            while not stop_keys.is_set():  # wakes every 0.1 s, so it can be joined at the end
-                ready, _, _ = select.select([sys.stdin], [], [], 0.1)
-                if not ready:
-                    continue
-                if not sys.stdin.readline():
-                    return  # end of input
-                if ptt.pressed:
-                    utt = ptt.release()
-                    if utt is not None:
-                        utterances.put(utt)
-                    print("\n(stopped: press Enter to talk)", file=sys.stderr)
-                else:
-                    ptt.press()
-                    print("\n(recording: press Enter to stop)", file=sys.stderr)
-
-        keys_thread = threading.Thread(target=keys, name="keys", daemon=True)
+        keys_thread = threading.Thread(
+            target=_push_to_talk_keys, args=(ptt, utterances, stop_keys), name="keys", daemon=True
+        )
         keys_thread.start()
         print("press Enter to start talking, Enter again to stop; Ctrl+C quits", file=sys.stderr)
     else:
         print("listening; speak, and pause to end a turn; Ctrl+C quits", file=sys.stderr)
     print(f"input: {cap.device.name} at {cap.rate} Hz", file=sys.stderr)
-    deadline = None if args.seconds is None else time.monotonic() + args.seconds
     try:
-        with cap:
-            while deadline is None or time.monotonic() < deadline:
-                chunk = cap.get(timeout=0.1)
-                if chunk is None:
-                    continue
-                if ptt:
-                    ptt.feed_chunk(chunk)
-                    speaking = ptt.pressed
-                else:
-                    for ev in turns.feed_chunk(chunk):
-                        if isinstance(ev, Utterance):
-                            utterances.put(ev)
-                        elif isinstance(ev, SpeechStart):
-                            log.debug("speech started at %d", ev.start)
-                    speaking = turns.vad.in_speech
-                print(_meter(chunk.rms, speaking), end="", file=sys.stderr, flush=True)
+        _listen_loop(cap, ptt, turns, utterances, args.seconds)
     finally:
         utterances.put(None)
         stop_keys.set()
@@ -209,6 +151,83 @@ def _cmd_listen(args) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _recognise_turns(recognizer, utterances: queue.Queue) -> None:
+    """Recognise each utterance put on `utterances` and print its words, until None comes."""
+    while (utt := utterances.get()) is not None:
+        t0 = time.perf_counter()
+        words = recognizer.transcribe(utt.audio16k)
+        took = time.perf_counter() - t0
+        print(
+            f"\nutterance at {utt.start_seconds:.2f} s, {utt.duration:.2f} s long "
+            f"(recognised in {took:.2f} s):\n{_format_words(words)}",
+            flush=True,
+        )
+
+
+def _turn_source(args):
+    """(push-to-talk, None) with --push-to-talk, else (None, a turn detector on Silero's voice
+    activity with the command's thresholds)."""
+    from app.asr.endpoint import PushToTalk, TurnDetector
+    from app.asr.vad import StreamingVad, VadConfig
+
+    if args.push_to_talk:
+        return PushToTalk(), None
+    vad = StreamingVad(
+        VadConfig(
+            threshold=args.threshold,
+            end_silence_ms=args.end_silence_ms,
+            min_speech_ms=args.min_speech_ms,
+        )
+    )
+    return None, TurnDetector(vad)
+
+
+def _push_to_talk_keys(ptt, utterances: queue.Queue, stop: threading.Event) -> None:
+    """Enter starts and stops talking: each finished turn goes on `utterances`. Ends at the end
+    of input or when `stop` is set."""
+    import select
+
+    while not stop.is_set():  # wakes every 0.1 s, so it can be joined at the end
+        ready, _, _ = select.select([sys.stdin], [], [], 0.1)
+        if not ready:
+            continue
+        if not sys.stdin.readline():
+            return  # end of input
+        if ptt.pressed:
+            utt = ptt.release()
+            if utt is not None:
+                utterances.put(utt)
+            print("\n(stopped: press Enter to talk)", file=sys.stderr)
+        else:
+            ptt.press()
+            print("\n(recording: press Enter to stop)", file=sys.stderr)
+
+
+def _listen_loop(cap, ptt, turns, utterances: queue.Queue, seconds: float | None) -> None:
+    """Capture for `seconds` (None: until interrupted), feeding the push-to-talk or the turn
+    detector, putting each finished utterance on `utterances` and drawing the level meter."""
+    from app.asr.endpoint import Utterance
+    from app.asr.vad import SpeechStart
+
+    deadline = None if seconds is None else time.monotonic() + seconds
+    with cap:
+        while deadline is None or time.monotonic() < deadline:
+            chunk = cap.get(timeout=0.1)
+            if chunk is None:
+                continue
+            if ptt:
+                ptt.feed_chunk(chunk)
+                speaking = ptt.pressed
+            else:
+                for ev in turns.feed_chunk(chunk):
+                    if isinstance(ev, Utterance):
+                        utterances.put(ev)
+                    elif isinstance(ev, SpeechStart):
+                        log.debug("speech started at %d", ev.start)
+                speaking = turns.vad.in_speech
+            print(_meter(chunk.rms, speaking), end="", file=sys.stderr, flush=True)
 
 
 # -- transcribe ----------------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import sys
 import threading
 import time
 
@@ -94,3 +97,56 @@ def test_listen_prints_the_words_of_a_played_utterance(
     assert code == 0
     out = capsys.readouterr().out
     assert out.count("utterance at") == 1, out
+
+
+@pytest.mark.sound
+def test_listen_push_to_talk_takes_the_stretch_between_two_enters(
+    demo_cache, pulse_server, monkeypatch, speech_paths, tmp_path, capsys
+):
+    """`listen --push-to-talk`: Enter on standard input starts a turn and Enter again ends it;
+    the stretch between is one utterance, recognised and printed."""
+    speech, rate = read_audio(speech_paths[0], 24000)
+    clip = write_audio(
+        tmp_path / "clip.wav", np.concatenate([speech, np.zeros(rate // 2, np.float32)]), rate
+    )
+    pulse_server.route(monkeypatch, source=f"{pulse_server.mic}.monitor")
+    read_end, write_end = os.pipe()
+    stdin = os.fdopen(read_end, "r")
+    keys = os.fdopen(write_end, "w")
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    def press_speak_release() -> None:
+        time.sleep(2.0)  # after the model is loaded and the microphone open
+        keys.write("\n")
+        keys.flush()
+        pulse_server.paplay(clip, pulse_server.mic).wait(timeout=30)
+        keys.write("\n")
+        keys.flush()
+
+    person = threading.Thread(target=press_speak_release)
+    person.start()
+    try:
+        code = main(
+            [
+                "listen",
+                "--demo",
+                "--push-to-talk",
+                "--input",
+                PORTAUDIO_DEVICE,
+                "--seconds",
+                str(2.0 + len(speech) / rate + 3.0),
+            ]
+        )
+    finally:
+        person.join()
+        keys.close()
+        stdin.close()
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "press Enter to start talking" in captured.err
+    assert "(recording: press Enter to stop)" in captured.err
+    assert "(stopped: press Enter to talk)" in captured.err
+    assert captured.out.count("utterance at") == 1, captured.out
+    assert "(no words)" not in captured.out, captured.out
+    duration = float(re.search(r", ([0-9.]+) s long", captured.out).group(1))
+    assert len(speech) / rate <= duration, captured.out
