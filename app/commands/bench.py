@@ -19,6 +19,18 @@ def register(sub) -> None:
         "present (or with --device cpu), random-weight models of the published Dia2-1B and Dia2-2B "
         "shapes. --loading instead times loading a full-size checkpoint from disk.",
     )
+    _add_runtime_options(p)
+    _add_window_and_gpu_check_options(p)
+    _add_echo_options(p)
+    _add_dialogue_turn_and_agreement_options(p)
+    _add_conversation_options(p)
+    _add_window_device_options(p)
+    p.set_defaults(func=run)
+
+
+# The options in the order `bench --help` lists them.
+def _add_runtime_options(p: argparse.ArgumentParser) -> None:
+    """The default bench (the Dia2 runtime's speed) and --loading."""
     p.add_argument("--frames", type=int, default=40, help="frames to time per configuration")
     p.add_argument("--prefixes", default="10,30,60", help="prefix lengths in seconds for prefill timing")
     p.add_argument("--sizes", default="1b,2b", help="published shapes to time (1b, 2b)")
@@ -33,6 +45,10 @@ def register(sub) -> None:
                    "system's temporary folder; it needs the checkpoint's size free)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON here")
+
+
+def _add_window_and_gpu_check_options(p: argparse.ArgumentParser) -> None:
+    """--window and --gpu-check."""
     p.add_argument("--window", action="store_true",
                    help="instead: the window's worst event-loop delay during a spoken demo reply "
                    "(needs sound devices)")
@@ -40,6 +56,10 @@ def register(sub) -> None:
                    help="instead: the one-shot GPU check (graphs vs eager, bfloat16 modes vs "
                    "float32, published shapes' speed, recognition on CUDA); needs an NVIDIA GPU; "
                    "see docs/gpu-check.md")
+
+
+def _add_echo_options(p: argparse.ArgumentParser) -> None:
+    """--echo and what it runs."""
     p.add_argument("--echo", action="store_true",
                    help="instead: echo cancellers and barge-in decisions through simulated rooms "
                    "(ERLE, false interruptions, detection, delay, CPU; no devices)")
@@ -58,6 +78,10 @@ def register(sub) -> None:
     p.add_argument("--no-barge-in", action="store_true",
                    help="--echo: only the processing table (ERLE, level kept, WER, CPU), not the "
                    "barge-in decisions")
+
+
+def _add_dialogue_turn_and_agreement_options(p: argparse.ArgumentParser) -> None:
+    """--dialogue, --turn and --agreement, with their counts."""
     p.add_argument("--dialogue", action="store_true",
                    help="instead: seconds of audio rendered per second for a long two-speaker "
                    "script (say --script's path), demo model on the CPU and full-size shapes on "
@@ -72,6 +96,10 @@ def register(sub) -> None:
                    help="instead: how often the bfloat16 precision modes' greedy tokens agree with "
                    "float32's, on the CPU, over the cases of parity fixture folders (default: the "
                    "two under tests/fixtures)")
+
+
+def _add_conversation_options(p: argparse.ArgumentParser) -> None:
+    """--conversation and what it runs."""
     p.add_argument("--conversation", action="store_true",
                    help="instead: the demo conversation under CPU thread plans, quiet and next to "
                    "busy processes (how the thread counts were chosen; docs/benchmarks.md)")
@@ -81,20 +109,18 @@ def register(sub) -> None:
     p.add_argument("--repeat", type=int, default=2, help="--conversation: repetitions of everything")
     p.add_argument("--user-audio", nargs="+", default=[], metavar="FILE",
                    help="--conversation: the person's turns (audio files)")
+
+
+def _add_window_device_options(p: argparse.ArgumentParser) -> None:
+    """--window's devices."""
     p.add_argument("--input", help="--window: microphone (name or index)")
     p.add_argument("--output", help="--window: speaker (name or index)")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.echo:
         return _echo(args)
     import torch
-
-    from app.assets.choice import TtsChoice
-    from app.assets.tts_loader import load_tts
-    from app.bench.tts import as_dict, bench_engine, full_size_config, random_engine
-    from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -110,6 +136,17 @@ def run(args: argparse.Namespace) -> int:
         return _agreement(args)
     if args.conversation:
         return _conversation(args)
+    return _runtime(args)
+
+
+def _runtime(args: argparse.Namespace) -> int:
+    """The Dia2 runtime's speed: the demo model on the CPU, then the published shapes with
+    random weights where --device (or a CUDA GPU) allows; or --loading."""
+    import torch
+
+    from app.assets.choice import TtsChoice
+    from app.assets.tts_loader import load_tts
+    from app.bench.tts import as_dict, bench_engine
     from app.tts.shapes import SIZES
 
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
@@ -128,30 +165,54 @@ def run(args: argparse.Namespace) -> int:
     results.append(bench_engine("demo (tiny random Dia2 + Mimi), CPU float32", demo, args.frames, prefixes))
     _print(results[-1])
     if device == "cuda":
-        dev = torch.device("cuda")
-        for size in sizes:
-            for prec, graphs in ((REFERENCE_BF16, True), (FAST_BF16, True), (FAST_BF16, False),
-                                 (FLOAT32, True)):
-                torch.cuda.reset_peak_memory_stats()
-                eng = random_engine(full_size_config(size), dev, prec, demo.tokenizer, graphs)
-                name = f"Dia2-{size.upper()} shape, random weights, {prec.name}, {'CUDA graphs' if graphs else 'eager'}"
-                results.append(bench_engine(name, eng, args.frames, prefixes))
-                _print(results[-1])
-                del eng
-                torch.cuda.empty_cache()
+        _bench_cuda_shapes(args, sizes, prefixes, demo.tokenizer, results)
     elif device == "cpu":
-        for size in sizes:
-            eng = random_engine(full_size_config(size), torch.device("cpu"), FLOAT32,
-                                demo.tokenizer, False)
-            name = f"Dia2-{size.upper()} shape, random weights, float32, CPU"
-            results.append(bench_engine(name, eng, args.frames, prefixes))
-            _print(results[-1])
-            del eng
+        _bench_cpu_shapes(args, sizes, prefixes, demo.tokenizer, results)
     else:
         print("no CUDA GPU here: full-size figures need one, or --device cpu (slow)", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps([as_dict(r) for r in results], indent=1))
     return 0
+
+
+def _bench_cuda_shapes(args: argparse.Namespace, sizes: list[str], prefixes: tuple[float, ...],
+                       tokenizer, results: list) -> None:
+    """Each published shape on the GPU in each precision mode, with and without CUDA graphs;
+    each figure printed and appended to `results`."""
+    import torch
+
+    from app.bench.tts import bench_engine, full_size_config, random_engine
+    from app.tts.precision import FAST_BF16, FLOAT32, REFERENCE_BF16
+
+    dev = torch.device("cuda")
+    for size in sizes:
+        for prec, graphs in ((REFERENCE_BF16, True), (FAST_BF16, True), (FAST_BF16, False),
+                             (FLOAT32, True)):
+            torch.cuda.reset_peak_memory_stats()
+            eng = random_engine(full_size_config(size), dev, prec, tokenizer, graphs)
+            name = f"Dia2-{size.upper()} shape, random weights, {prec.name}, {'CUDA graphs' if graphs else 'eager'}"
+            results.append(bench_engine(name, eng, args.frames, prefixes))
+            _print(results[-1])
+            del eng
+            torch.cuda.empty_cache()
+
+
+def _bench_cpu_shapes(args: argparse.Namespace, sizes: list[str], prefixes: tuple[float, ...],
+                      tokenizer, results: list) -> None:
+    """Each published shape on the CPU in float32; each figure printed and appended to
+    `results`."""
+    import torch
+
+    from app.bench.tts import bench_engine, full_size_config, random_engine
+    from app.tts.precision import FLOAT32
+
+    for size in sizes:
+        eng = random_engine(full_size_config(size), torch.device("cpu"), FLOAT32,
+                            tokenizer, False)
+        name = f"Dia2-{size.upper()} shape, random weights, float32, CPU"
+        results.append(bench_engine(name, eng, args.frames, prefixes))
+        _print(results[-1])
+        del eng
 
 
 def _gpu_check(args: argparse.Namespace) -> int:
