@@ -90,58 +90,61 @@ def _strip_comments(text: str) -> str:
 def parse_dialogue(text: str, source: str = "the script") -> DialogueScript:
     """Split a dialogue script into turns; UserError (with the line) for anything malformed."""
     buf = normalize(_strip_comments(text))  # both keep the length: positions stay valid
+    return _DialogueParser(buf, source).parse()
 
-    def line_of(pos: int) -> int:
-        return buf.count("\n", 0, pos) + 1
 
-    turns: list[DialogueTurn] = []
-    speaker: int | None = None
-    tag_line = 0
-    items: list[Item] = []
-    words = 0
-    tags = 0
+class _DialogueParser:
+    """One parse of a script: the turns so far and the turn being read."""
 
-    def close() -> None:
-        if speaker is None:
-            return
-        if not any(isinstance(i, ScriptWord) for i in items):
-            raise UserError(
-                f"line {tag_line} of {source}: the [S{speaker}] turn has no words; write what "
-                f"[S{speaker}] says after the tag, or remove the tag"
-            )
-        lead = 0
-        while turns and isinstance(items[lead], Pause):
-            lead += 1  # a pause before a turn's first word ends the turn before (same for Dia2)
-        if lead:
-            last = turns[-1]
-            turns[-1] = DialogueTurn(last.index, last.speaker, last.items + tuple(items[:lead]),
-                                     last.line)
-        turns.append(DialogueTurn(len(turns), speaker, tuple(items[lead:]), tag_line))
+    def __init__(self, buf: str, source: str) -> None:
+        self.buf = buf  # the script, comments blanked and normalised
+        self.source = source  # what the errors call the script
+        self.turns: list[DialogueTurn] = []  # the finished turns
+        self.speaker: int | None = None  # the speaker of the turn being read; None before a tag
+        self.tag_line = 0  # the line of its tag
+        self.items: list[Item] = []  # its words and pauses so far
+        self.words = 0  # words so far in the whole script (the next word's index)
+        self.tags = 0  # speaker tags so far
 
-    pos, n = 0, len(buf)
-    while True:
-        while pos < n and buf[pos].isspace():
-            pos += 1
-        if pos >= n:
-            break
-        if buf[pos] == "<":
-            end = buf.find(">", pos)
-            tag = buf[pos:] if end < 0 else buf[pos : end + 1]
-            match = _BREAK.fullmatch(tag)
-            if match is None:
-                raise UserError(f"line {line_of(pos)} of {source}: {_tag_error(tag)}")
-            seconds = float(match.group(1))
-            if seconds > MAX_BREAK_SECONDS:
-                raise UserError(f"line {line_of(pos)} of {source}: {tag} is too long; a pause "
-                                f"can be at most {MAX_BREAK_SECONDS:g} s")
-            frames = int(round(seconds * FRAME_RATE))
-            if frames > 0:
-                if speaker is None:
-                    raise UserError(_untagged(source, line_of(pos)))
-                items.append(Pause(frames))
-            pos = end + 1
-            continue
-        end = pos
+    def parse(self) -> DialogueScript:
+        """Read the words and pauses in order; each speaker tag closes the turn before."""
+        buf, pos, n = self.buf, 0, len(self.buf)
+        while True:
+            while pos < n and buf[pos].isspace():
+                pos += 1
+            if pos >= n:
+                break
+            pos = self._pause(pos) if buf[pos] == "<" else self._word(pos)
+        if self.tags == 0:
+            raise UserError(f"{self.source} has nothing to say; write turns like "
+                            '"[S1] Hello there! [S2] Hi, how are you?"')
+        self._close()
+        return DialogueScript(tuple(self.turns))
+
+    def _line(self, pos: int) -> int:
+        return self.buf.count("\n", 0, pos) + 1
+
+    def _pause(self, pos: int) -> int:
+        """Read the `<...>` tag at `pos` (only a break is allowed); return where it ends."""
+        end = self.buf.find(">", pos)
+        tag = self.buf[pos:] if end < 0 else self.buf[pos : end + 1]
+        match = _BREAK.fullmatch(tag)
+        if match is None:
+            raise UserError(f"line {self._line(pos)} of {self.source}: {_tag_error(tag)}")
+        seconds = float(match.group(1))
+        if seconds > MAX_BREAK_SECONDS:
+            raise UserError(f"line {self._line(pos)} of {self.source}: {tag} is too long; a pause "
+                            f"can be at most {MAX_BREAK_SECONDS:g} s")
+        frames = int(round(seconds * FRAME_RATE))
+        if frames > 0:
+            if self.speaker is None:
+                raise UserError(_untagged(self.source, self._line(pos)))
+            self.items.append(Pause(frames))
+        return end + 1
+
+    def _word(self, pos: int) -> int:
+        """Read the word or speaker tag at `pos`; return where it ends."""
+        buf, n, end = self.buf, len(self.buf), pos
         while end < n and not buf[end].isspace() and buf[end] != "<":
             end += 1
         word = buf[pos:end]
@@ -149,23 +152,38 @@ def parse_dialogue(text: str, source: str = "the script") -> DialogueScript:
             end = pos + 4
             word = word[:4]
         if word in SPEAKER_TAGS:
-            close()
-            speaker, tag_line, items = int(word[2]), line_of(pos), []
-            tags += 1
+            self._close()
+            self.speaker, self.tag_line, self.items = int(word[2]), self._line(pos), []
+            self.tags += 1
         elif word.startswith("[") and word.endswith("]"):
-            raise UserError(f"line {line_of(pos)} of {source}: unknown tag {word}; only [S1] "
-                            "(the first speaker) and [S2] (the second) exist")
-        elif speaker is None:
-            raise UserError(_untagged(source, line_of(pos)))
+            raise UserError(f"line {self._line(pos)} of {self.source}: unknown tag {word}; only "
+                            "[S1] (the first speaker) and [S2] (the second) exist")
+        elif self.speaker is None:
+            raise UserError(_untagged(self.source, self._line(pos)))
         else:
-            items.append(ScriptWord(word, words))
-            words += 1
-        pos = end
-    if tags == 0:
-        raise UserError(f"{source} has nothing to say; write turns like "
-                        '"[S1] Hello there! [S2] Hi, how are you?"')
-    close()
-    return DialogueScript(tuple(turns))
+            self.items.append(ScriptWord(word, self.words))
+            self.words += 1
+        return end
+
+    def _close(self) -> None:
+        """Finish the turn being read (if any): it must have words; pauses before its first word
+        go to the end of the turn before (the same entries in the same order for Dia2)."""
+        speaker, items, turns = self.speaker, self.items, self.turns
+        if speaker is None:
+            return
+        if not any(isinstance(i, ScriptWord) for i in items):
+            raise UserError(
+                f"line {self.tag_line} of {self.source}: the [S{speaker}] turn has no words; "
+                f"write what [S{speaker}] says after the tag, or remove the tag"
+            )
+        lead = 0
+        while turns and isinstance(items[lead], Pause):
+            lead += 1
+        if lead:
+            last = turns[-1]
+            turns[-1] = DialogueTurn(last.index, last.speaker, last.items + tuple(items[:lead]),
+                                     last.line)
+        turns.append(DialogueTurn(len(turns), speaker, tuple(items[lead:]), self.tag_line))
 
 
 def _untagged(source: str, line: int) -> str:
