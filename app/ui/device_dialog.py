@@ -78,7 +78,17 @@ class DeviceDialog(QDialog):
         self.checker.levelFailed.connect(self._level_failed)
         self.level = 0.0  # the last peak shown on the meter (0..1)
         self._checking = False
+        self._make_widgets()
+        self._lay_out()
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000 // METER_FPS)
+        self._timer.timeout.connect(self._repaint_meter)
+        self.input_box.currentIndexChanged.connect(self._input_changed)
+        self.refresh()
+        self.resize(max(560, self.sizeHint().width()), self.sizeHint().height())
 
+    def _make_widgets(self) -> None:
+        """The device lists, their notes, the test buttons, the meter and the status line."""
         self.input_box = QComboBox()
         self.output_box = QComboBox()
         self.input_note = QLabel()
@@ -101,6 +111,8 @@ class DeviceDialog(QDialog):
         self.status = QLabel()
         self.status.setWordWrap(True)
 
+    def _lay_out(self) -> None:
+        """The grid of devices and their tests, the status line and OK / Cancel."""
         grid = QGridLayout()
         grid.addWidget(QLabel("&Microphone:", buddy=self.input_box), 0, 0)
         grid.addWidget(self.input_box, 0, 1)
@@ -122,13 +134,6 @@ class DeviceDialog(QDialog):
         row.addWidget(self.status, 1)
         layout.addLayout(row)
         layout.addWidget(self.buttons)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000 // METER_FPS)
-        self._timer.timeout.connect(self._repaint_meter)
-        self.input_box.currentIndexChanged.connect(self._input_changed)
-        self.refresh()
-        self.resize(max(560, self.sizeHint().width()), self.sizeHint().height())
 
     # -- the lists -------------------------------------------------------------------------------
     def refresh(self) -> None:

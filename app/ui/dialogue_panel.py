@@ -115,6 +115,26 @@ class DialoguePanel(QDialog):
     # -- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
         self.setWindowTitle("Record a dialogue")
+        top = self._script_row()
+        grid = self._voice_grid()
+        out_row = self._output_row()
+        run_row = self._run_row()
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c0392b;")
+        self.error_label.hide()
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.editor, 1)
+        layout.addLayout(grid)
+        layout.addLayout(out_row)
+        layout.addLayout(run_row)
+        layout.addWidget(self.status)
+        layout.addWidget(self.error_label)
+        self.resize(760, 560)
+
+    def _script_row(self) -> QHBoxLayout:
+        """The script editor (laid out under the row), its note and Open script…"""
         self.editor = QPlainTextEdit()
         self.editor.setPlaceholderText(EXAMPLE)
         self.editor.textChanged.connect(self._script_changed)
@@ -124,7 +144,10 @@ class DialoguePanel(QDialog):
         top = QHBoxLayout()
         top.addWidget(self.script_label, 1)
         top.addWidget(self.open_button)
+        return top
 
+    def _voice_grid(self) -> QGridLayout:
+        """A row per speaker: the voice, Choose…, Record…, Clear."""
         grid = QGridLayout()
         self.voice_labels: dict[int, QLabel] = {}
         for row, speaker in enumerate((1, 2)):
@@ -143,7 +166,10 @@ class DialoguePanel(QDialog):
         grid.setColumnStretch(1, 1)
         for s in (1, 2):
             self.set_voice(s, None)
+        return grid
 
+    def _output_row(self) -> QHBoxLayout:
+        """The output file, Save as… and the seed."""
         self.out_edit = QLineEdit(str(self.folder / "dialogue.wav"))
         browse = QPushButton("Save as…")
         browse.clicked.connect(self.choose_output_dialog)
@@ -157,7 +183,10 @@ class DialoguePanel(QDialog):
         out_row.addWidget(browse)
         out_row.addWidget(QLabel("Seed:"))
         out_row.addWidget(self.seed_box)
+        return out_row
 
+    def _run_row(self) -> QHBoxLayout:
+        """Render, Cancel, the progress bar, Listen and Export… (the status line below it)."""
         self.render_button = QPushButton("Render")
         self.render_button.clicked.connect(self.render)
         self.cancel_button = QPushButton("Cancel")
@@ -176,20 +205,7 @@ class DialoguePanel(QDialog):
         run_row.addWidget(self.bar, 1)
         for w in (self.listen_button, self.export_button):
             run_row.addWidget(w)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c0392b;")
-        self.error_label.hide()
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.editor, 1)
-        layout.addLayout(grid)
-        layout.addLayout(out_row)
-        layout.addLayout(run_row)
-        layout.addWidget(self.status)
-        layout.addWidget(self.error_label)
-        self.resize(760, 560)
+        return run_row
 
     def _update(self) -> None:
         idle = not self.rendering
