@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from app.commands.common import (
     add_generation_args,
@@ -96,31 +97,62 @@ def _transcribe(args, audio: np.ndarray):
 def run(args: argparse.Namespace) -> int:
     if wants_dialogue(args):
         return run_dialogue(args)  # a long script in planned generations (app/dialogue)
+    script, options, voice, voice_words = _checked_request(args)
+    from app.threads import plan_threads, use_torch_threads
+
+    use_torch_threads(plan_threads().dia2)
+    t0 = time.perf_counter()
+    engine, prefix = _load(args, script, options, voice, voice_words)
+    t_loaded = time.perf_counter()
+    spoken = _speak(args, engine, script, options, prefix)
+    t_done = time.perf_counter()
+    audio = _write(args, spoken)
+    _report(args, spoken, audio, load_s=t_loaded - t0, total_s=t_done - t_loaded,
+            first_audio_s=spoken.first_audio - t_loaded if spoken.first_audio else None)
+    return 0
+
+
+def _checked_request(args: argparse.Namespace):
+    """(script, generation options, voice audio, its words): every check before any model loads
+    or audio is made."""
     check_plain_say(args)
     if args.script is None:
         raise UserError('say needs a script: "[S1] Hello!", a .txt file, - for standard input, '
                         "or --script FILE for a long one")
     if not args.out and not args.play:
         raise UserError("say needs -o FILE.wav, --play, or both")
-    import numpy as np
-
-    from app.assets.tts_loader import load_tts
-
-    # every check before any model loads or audio is made
     if args.out:
         check_output_file(args.out)
     script = read_script(args.script)
     options = generation_options(args, max_frames=args.max_frames)
     voice, voice_words = _read_voice(args)
-    from app.threads import plan_threads, use_torch_threads
+    return script, options, voice, voice_words
 
-    use_torch_threads(plan_threads().dia2)
-    t0 = time.perf_counter()
+
+def _load(args: argparse.Namespace, script: str, options, voice, voice_words):
+    """(the loaded engine, the voice prefix), with the check that script and prefix fit."""
+    from app.assets.tts_loader import load_tts
+
     engine = load_tts(tts_choice(args))
     print_device_notes(args, engine)
     prefix = _voice_prefix(args, engine, voice, voice_words)
     engine.check_fits(engine.parse(script), options, engine.plan_prefix(prefix))
-    t_loaded = time.perf_counter()
+    return engine, prefix
+
+
+@dataclass
+class _Spoken:
+    """What a generation gave: its stream, the audio blocks and words so far."""
+
+    stream: Any  # the engine's generation stream (its seed, stats and truncation)
+    pcm: list = field(default_factory=list)  # audio blocks at SAMPLE_RATE, in order
+    words: list = field(default_factory=list)  # word events, in order
+    first_audio: float | None = None  # perf_counter when the first audio came
+
+
+def _speak(args: argparse.Namespace, engine, script: str, options, prefix) -> _Spoken:
+    """Generate `script`, playing it as it comes with --play. Interrupted (Ctrl+C, SIGTERM), the
+    audio made so far is kept in --out."""
     playback = None
     if args.play:
         from app.audio.playback import Playback, PlaybackConfig
@@ -129,18 +161,17 @@ def run(args: argparse.Namespace) -> int:
     stream = engine.stream(options, prefix)
     stream.push_text(script)
     stream.finish()
-    pcm, words = [], []
-    first_audio = None
+    spoken = _Spoken(stream)
     try:
         for event in stream:
             if hasattr(event, "pcm"):
-                if first_audio is None:
-                    first_audio = time.perf_counter()
-                pcm.append(event.pcm)
+                if spoken.first_audio is None:
+                    spoken.first_audio = time.perf_counter()
+                spoken.pcm.append(event.pcm)
                 if playback is not None:
                     playback.write(event.pcm)
             else:
-                words.append(event)
+                spoken.words.append(event)
                 if not args.json:
                     print(f"{event.start:7.2f}s  {event.word}", file=sys.stderr)
         if playback is not None:
@@ -148,36 +179,56 @@ def run(args: argparse.Namespace) -> int:
             playback.wait()
     except BaseException:  # Ctrl+C, SIGTERM: keep the audio made so far
         stream.cancel()
-        if args.out and pcm:
-            from app.audio.files import write_audio
-
-            write_audio(args.out, np.concatenate(pcm), SAMPLE_RATE, subtype="PCM_16")
-            print(f"stopped: the {len(pcm) * len(pcm[0]) / SAMPLE_RATE:.2f} s made so far are in "
-                  f"{args.out}", file=sys.stderr)
+        if args.out and spoken.pcm:
+            _write_partial(args.out, spoken.pcm)
         raise
     finally:
         if playback is not None:
             playback.stop()
-    t_done = time.perf_counter()
-    audio = np.concatenate(pcm) if pcm else np.zeros(0, dtype=np.float32)
+    return spoken
+
+
+def _write_partial(out: str, pcm: list) -> None:
+    """Write the audio made before an interruption to `out`, and say so."""
+    import numpy as np
+
+    from app.audio.files import write_audio
+
+    write_audio(out, np.concatenate(pcm), SAMPLE_RATE, subtype="PCM_16")
+    print(f"stopped: the {len(pcm) * len(pcm[0]) / SAMPLE_RATE:.2f} s made so far are in "
+          f"{out}", file=sys.stderr)
+
+
+def _write(args: argparse.Namespace, spoken: _Spoken) -> np.ndarray:
+    """The whole audio, written to --out when given; a note when the script was cut short."""
+    import numpy as np
+
+    audio = np.concatenate(spoken.pcm) if spoken.pcm else np.zeros(0, dtype=np.float32)
     if args.out:
         from app.audio.files import write_audio
 
         write_audio(args.out, audio, SAMPLE_RATE, subtype="PCM_16")
-    if stream.truncated and args.max_frames is not None:
+    if spoken.stream.truncated and args.max_frames is not None:
         print(f"stopped after --max-frames {args.max_frames} steps, before the whole script was "
               "spoken", file=sys.stderr)
-    elif stream.truncated:
+    elif spoken.stream.truncated:
         print("warning: the context ran out before the whole script was spoken", file=sys.stderr)
+    return audio
+
+
+def _report(args: argparse.Namespace, spoken: _Spoken, audio: np.ndarray, *, load_s: float,
+            total_s: float, first_audio_s: float | None) -> None:
+    """The words and timings as JSON with --json, else one line naming the file written."""
+    stream = spoken.stream
     report = {
         "output": args.out,
         "seconds": round(len(audio) / SAMPLE_RATE, 3),
         "seed": stream.seed,
-        "words": [{"word": w.word, "start": round(w.start, 3)} for w in words],
+        "words": [{"word": w.word, "start": round(w.start, 3)} for w in spoken.words],
         "timings": {
-            "load_s": round(t_loaded - t0, 3),
-            "first_audio_s": round(first_audio - t_loaded, 3) if first_audio else None,
-            "total_s": round(t_done - t_loaded, 3),
+            "load_s": round(load_s, 3),
+            "first_audio_s": round(first_audio_s, 3) if first_audio_s is not None else None,
+            "total_s": round(total_s, 3),
             "frames": stream.stats.frames,
             "ms_per_frame": round(1000 * stream.stats.step_seconds / max(stream.stats.steps, 1), 2),
         },
@@ -187,4 +238,3 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=1))
     elif args.out:
         print(f"wrote {args.out} ({report['seconds']:.2f} s)", file=sys.stderr)
-    return 0
