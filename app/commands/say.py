@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checked_request(args: argparse.Namespace):
+def _checked_request(args: argparse.Namespace) -> tuple[str, Any, Any, Any]:
     """(script, generation options, voice audio, its words): every check before any model loads
     or audio is made."""
     check_plain_say(args)
@@ -129,7 +129,7 @@ def _checked_request(args: argparse.Namespace):
     return script, options, voice, voice_words
 
 
-def _load(args: argparse.Namespace, script: str, options, voice, voice_words):
+def _load(args: argparse.Namespace, script: str, options, voice, voice_words) -> tuple[Any, list]:
     """(the loaded engine, the voice prefix), with the check that script and prefix fit."""
     from app.assets.tts_loader import load_tts
 
