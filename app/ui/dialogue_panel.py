@@ -5,16 +5,18 @@ The render runs on the `DialogueRenderer`'s thread (app/workers/dialogue.py); it
 result arrive as queued signals. Rendering always resumes: after Cancel (or closing), Render
 continues from the last finished generation when the script, voices and seed are unchanged.
 Recording a voice reuses the character voice dialog, saving the sample as a file instead of
-into a character. Listening plays the finished mix on a small thread that owns a `Playback`.
+into a character. Listening (reading the mix, opening the speaker, playing) and exporting (copying
+the files) run on a `SampleAudio` (app/workers/sample.py), the voice dialog's helper.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -31,15 +33,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.audio.files import write_audio
+from app.conversation.voice_sample import check_voice_audio
 from app.core import SAMPLE_RATE
 from app.dialogue.outputs import export_episode
 from app.dialogue.progress import clock
 from app.dialogue.script import parse_dialogue
-from app.dialogue.voices import VoiceSource
 from app.errors import UserError
 from app.paths import dialogues_root
 from app.ui.voice_dialog import VoiceDialog
 from app.workers.dialogue import DialogueJob, DialogueRenderer
+from app.workers.sample import SampleAudio
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +64,19 @@ class RecordVoiceDialog(VoiceDialog):
         self.folder = folder
         self.saved: Path | None = None  # the file written by Save
 
-    def save(self) -> None:
-        from app.audio.files import write_audio
-        from app.conversation.voice_sample import check_voice_audio
+    def _save_job(self, audio: np.ndarray, transcript: str | None) -> tuple[Callable, tuple]:
+        path = self.folder / f"S{self.speaker}-{time.strftime('%Y%m%d-%H%M%S')}.wav"
+        return write_voice_file, (path, audio)
 
-        if self.recording:
-            self.stop_recording()
-        self.stop_preview()
-        try:
-            audio = check_voice_audio(self.audio if self.audio is not None else [])
-            path = self.folder / f"S{self.speaker}-{time.strftime('%Y%m%d-%H%M%S')}.wav"
-            write_audio(path, audio, SAMPLE_RATE, subtype="PCM_16")
-        except (UserError, OSError) as exc:
-            self._show_error(str(exc))
-            return
+    def _saved(self, path: Path) -> None:
         self.saved = path
         self.accept()
+
+
+def write_voice_file(path: Path, audio: np.ndarray) -> Path:
+    """Check a recorded voice sample and write it to `path` as 16-bit WAV (on a worker)."""
+    write_audio(path, check_voice_audio(audio), SAMPLE_RATE, subtype="PCM_16")
+    return path
 
 
 class DialoguePanel(QDialog):
@@ -87,7 +88,8 @@ class DialoguePanel(QDialog):
         folder: where rendered dialogues and recorded voices go by default.
     """
 
-    playFinished = Signal(int, str)  # (listen number, "" or what went wrong)
+    playFinished = Signal(int, str)  # (listen number, "" or what went wrong), once it ended
+    exported = Signal(object)  # the copies export_to() made (list of Path)
 
     def __init__(self, tts, input_device: str | None = None, output_device: str | None = None,
                  parent: QWidget | None = None, folder: Path | None = None) -> None:
@@ -100,15 +102,16 @@ class DialoguePanel(QDialog):
         self.voices: dict[int, Path] = {}
         self.result = None  # the last finished EpisodeResult
         self.rendering = False
-        self._listen_thread: threading.Thread | None = None
-        self._listen_stop = threading.Event()
-        self._listens = 0
+        self._listen = 0  # the number of the play under way (0: none)
         self.renderer = DialogueRenderer(self)
         self.renderer.progress.connect(self._progress)
         self.renderer.finished.connect(self._finished)
         self.renderer.failed.connect(self._failed)
         self.renderer.cancelled.connect(self._cancelled)
-        self.playFinished.connect(self._listen_done)
+        self.audio = SampleAudio(self)
+        self.audio.playFinished.connect(self._listen_done)
+        self.audio.called.connect(self._exported)
+        self.audio.failed.connect(self._export_failed)
         self._build()
         self._update()
 
@@ -215,7 +218,7 @@ class DialoguePanel(QDialog):
         self.open_button.setEnabled(idle)
         done = idle and self.result is not None and self.result.paths.mix.is_file()
         self.listen_button.setEnabled(done)
-        self.listen_button.setText("Stop" if self._listen_thread is not None else "Listen")
+        self.listen_button.setText("Stop" if self._listen else "Listen")
         self.export_button.setEnabled(done)
 
     def _show_error(self, message: str) -> None:
@@ -288,7 +291,7 @@ class DialoguePanel(QDialog):
             return
         self.stop_listening()
         job = DialogueJob(text, self.source, Path(self.out_edit.text()).expanduser(), self.tts,
-                          {s: VoiceSource(p) for s, p in self.voices.items()},
+                          dict(self.voices),
                           self.seed_box.value() or None)
         self.result = None
         self.rendering = True
@@ -327,83 +330,66 @@ class DialoguePanel(QDialog):
 
     # -- listening and exporting -----------------------------------------------------------------
     def toggle_listen(self) -> None:
-        if self._listen_thread is not None:
+        if self._listen:
             self.stop_listening()
         else:
             self.listen()
 
     def listen(self) -> None:
-        from app.audio.files import read_audio
-        from app.audio.playback import Playback, PlaybackConfig
-
-        if self.result is None:
+        """Play the finished mix on the output device (read and played on the worker)."""
+        if self.result is None or self._listen:
             return
-        try:
-            audio, _ = read_audio(self.result.paths.mix, SAMPLE_RATE)
-            playback = Playback(PlaybackConfig(device=self.output_device)).start()
-        except UserError as exc:
-            self._show_error(f"Cannot play: {exc}")
-            return
-        self._listen_stop = threading.Event()
-        self._listens += 1
-        stop, number = self._listen_stop, self._listens
-        self._playback = playback
-
-        def run() -> None:
-            error = ""
-            try:
-                playback.write(audio, more=False)
-                while not stop.is_set() and not playback.wait(timeout=0.1):
-                    pass
-            except UserError as exc:
-                error = str(exc)
-            finally:
-                playback.stop()
-            self.playFinished.emit(number, error)
-
-        self._listen_thread = threading.Thread(target=run, name="dialogue-listen", daemon=True)
-        self._listen_thread.start()
+        self._show_error("")
+        self._listen = self.audio.play(self.result.paths.mix, self.output_device)
         self._update()
 
     def stop_listening(self) -> None:
-        thread = self._listen_thread
-        if thread is None:
+        """Silence the mix now; the device closes on the worker."""
+        if not self._listen:
             return
-        self._listen_stop.set()
-        self._playback.flush()
-        thread.join()
-        self._listen_done(self._listens, "")
+        self.audio.stop_playing()
+        self._listen = 0
+        self._update()
 
     def _listen_done(self, number: int, error: str) -> None:
-        if number != self._listens or self._listen_thread is None:
-            return
-        self._listen_thread.join()
-        self._listen_thread = None
+        if number != self._listen:
+            return  # an older play, already stopped
+        self._listen = 0
         if error:
-            self._show_error(f"Playback stopped: {error}")
+            self._show_error(f"Cannot play: {error}")
         self._update()
+        self.playFinished.emit(number, error)
 
     def export_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export the dialogue to", str(self.folder))
         if folder:
             self.export_to(Path(folder))
 
-    def export_to(self, folder: Path) -> list[Path]:
-        """Copy the finished dialogue's files (mix, tracks, transcript, subtitles) to `folder`."""
+    def export_to(self, folder: Path) -> None:
+        """Copy the finished dialogue's files (mix, tracks, transcript, subtitles) to `folder`,
+        on the worker; `exported` brings the copies."""
         if self.result is None:
-            return []
-        try:
-            copies = export_episode(self.result.paths, folder)
-        except OSError as exc:
-            self._show_error(f"Export failed: {exc}")
-            return []
+            return
+        self.export_button.setEnabled(False)
+        self.status.setText(f"Exporting to {folder}…")
+        self.audio.call(export_episode, self.result.paths, Path(folder))
+
+    def _exported(self, copies: list[Path]) -> None:
+        folder = copies[0].parent if copies else ""
         self.status.setText(f"Exported {len(copies)} files to {folder}")
-        return copies
+        self._update()
+        self.exported.emit(copies)
+
+    def _export_failed(self, what: str, message: str) -> None:
+        self.status.setText("")
+        self._show_error(f"Export failed: {message}")
+        self._update()
 
     # -- closing ---------------------------------------------------------------------------------
     def done(self, result: int) -> None:
         """Closing stops listening and the render (what is finished is kept for Render)."""
         self.stop_listening()
         self.renderer.close()
+        self.audio.close()
         super().done(result)
 

@@ -1,21 +1,21 @@
 """The voice dialog: record or import a voice sample for a character, listen to it, save it.
 
-Recording opens a `Capture` on the chosen input device; its reader thread appends the 24 kHz
-samples to a list under a lock and notes the loudest sample. A `QTimer` on the GUI thread shows
-the duration and level a few times a second (never once per audio block) and stops the
-recording when it reaches the longest allowed sample. The preview plays on a small thread that
-owns a `Playback`; it reports back through a queued signal. Saving hands the audio to
-`app.conversation.voice_sample.save_voice_sample`, which writes the files.
+Everything that can block runs on a `SampleAudio` (app/workers/sample.py) and answers with a
+signal: opening and closing the microphone, decoding an imported file, playing the preview,
+writing the sample. While recording, a `QTimer` on the GUI thread asks it for the duration and
+level a few times a second (never once per audio block) and stops the recording when it reaches
+the longest allowed sample. Saving hands the audio to
+`app.conversation.voice_sample.save_voice_sample`, which writes the files (on the worker).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
+from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -29,25 +29,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audio.files import read_audio
-from app.conversation.voice_sample import MAX_SECONDS, MIN_SECONDS, trim_silence
+from app.conversation.voice_sample import MAX_SECONDS, MIN_SECONDS, save_voice_sample, trim_silence
 from app.core import SAMPLE_RATE
 from app.errors import UserError
+from app.workers.sample import SampleAudio
 
 log = logging.getLogger(__name__)
 
 _REFRESH_MS = 100  # how often the duration and level are repainted
 _AUDIO_FILES = "Audio files (*.wav *.flac *.ogg *.mp3);;All files (*)"
+NO_MICROPHONE = ("Check that a microphone is connected and allowed, pick another input under "
+                 "Devices, or use Import… instead.")
 
 
 class VoiceDialog(QDialog):
     """Record or import a voice sample for `character_key`, preview it, save it.
 
     After a successful save `character_key` holds the key of the saved (user) character and the
-    dialog is accepted.
+    dialog is accepted. `busy` is what the worker is doing for it ("" when nothing): "opening"
+    or "recording" the microphone, "stopping" it, "importing" a file, "saving".
     """
-
-    preview_finished = Signal(int, str)  # (preview number, "" when it ended normally or the error)
 
     def __init__(self, character_key: str, input_device: str | None, output_device: str | None,
                  parent: QWidget | None = None, max_seconds: float = MAX_SECONDS) -> None:
@@ -57,20 +58,23 @@ class VoiceDialog(QDialog):
         self.output_device = output_device
         self.max_seconds = max_seconds
         self.audio: np.ndarray | None = None  # [N] float32 at 24 kHz: the sample to save
-        self._lock = threading.Lock()
-        self._parts: list[np.ndarray] = []  # written by the capture reader thread
-        self._captured = 0  # samples in _parts
-        self._peak = 0.0  # loudest sample since the last repaint
-        self._capture_error: UserError | None = None
-        self._capture = None
-        self._preview_thread: threading.Thread | None = None
-        self._preview_stop = threading.Event()
-        self._playback = None
-        self._previews = 0  # previews started; a late signal of an older one is ignored
+        self.busy = ""
+        self._seconds = 0.0  # recorded so far (while recording)
+        self._stop_error = ""  # why the microphone stopped, shown with the recording
+        self._save_after_stop = False  # Save was pressed while recording
+        self._preview = 0  # the number of the preview playing (0: none)
+        self._closed = False
+        self.worker = SampleAudio(self)
+        self.worker.recordingStarted.connect(self._recording_started)
+        self.worker.recorded.connect(self._recorded)
+        self.worker.captureFailed.connect(self._capture_failed)
+        self.worker.loaded.connect(self._loaded)
+        self.worker.called.connect(self._saved_on_worker)
+        self.worker.failed.connect(self._failed)
+        self.worker.playFinished.connect(self._preview_done)
         self._timer = QTimer(self)
         self._timer.setInterval(_REFRESH_MS)
         self._timer.timeout.connect(self._tick)
-        self.preview_finished.connect(self._preview_done)
         self._build()
         self._update_buttons()
 
@@ -122,30 +126,31 @@ class VoiceDialog(QDialog):
     # -- state -----------------------------------------------------------------------------------
     @property
     def recording(self) -> bool:
-        return self._capture is not None
+        """The microphone is open, or opening (Stop then keeps what arrived)."""
+        return self.busy in ("opening", "recording")
 
     @property
     def previewing(self) -> bool:
-        return self._preview_thread is not None
+        return self._preview != 0
 
     def duration(self) -> float:
         """Seconds of the current sample (or of the recording in progress)."""
-        if self.recording:
-            with self._lock:
-                return self._captured / SAMPLE_RATE
+        if self.busy in ("opening", "recording", "stopping"):
+            return self._seconds
         return 0.0 if self.audio is None else len(self.audio) / SAMPLE_RATE
 
     def _usable(self) -> bool:
         return self.audio is not None and MIN_SECONDS <= len(self.audio) / SAMPLE_RATE <= MAX_SECONDS
 
     def _update_buttons(self) -> None:
+        idle = not self.busy and not self.previewing
         self.record_button.setText("Stop" if self.recording else "Record")
-        self.record_button.setEnabled(not self.previewing)
-        self.import_button.setEnabled(not self.recording and not self.previewing)
+        self.record_button.setEnabled(not self.previewing and self.busy in ("", "opening", "recording"))
+        self.import_button.setEnabled(idle)
         self.play_button.setText("Stop preview" if self.previewing else "Play preview")
-        self.play_button.setEnabled(not self.recording and self.audio is not None
-                                    and len(self.audio) > 0)
-        self.save_button.setEnabled(not self.recording and not self.previewing and self._usable())
+        self.play_button.setEnabled(self.previewing or (not self.busy and self.audio is not None
+                                                        and len(self.audio) > 0))
+        self.save_button.setEnabled(idle and self._usable())
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
@@ -155,8 +160,12 @@ class VoiceDialog(QDialog):
 
     def _show_duration(self) -> None:
         seconds = self.duration()
-        if self.recording:
+        if self.busy == "opening":
+            text = "Opening the microphone…"
+        elif self.busy in ("recording", "stopping"):
             text = f"Recording… {seconds:.1f} s (stops at {self.max_seconds:.0f} s)"
+        elif self.busy == "importing":
+            text = "Reading the file…"
         elif self.audio is None:
             text = "No sample yet"
         elif seconds < MIN_SECONDS:
@@ -167,10 +176,24 @@ class VoiceDialog(QDialog):
             text = f"Sample: {seconds:.1f} s"
         self.duration_label.setText(text)
 
-    def _set_audio(self, audio: np.ndarray) -> None:
-        self.audio = trim_silence(audio)
+    def _set_busy(self, busy: str) -> None:
+        self.busy = busy
         self._show_duration()
         self._update_buttons()
+
+    def _set_audio(self, audio: np.ndarray) -> None:
+        self.audio = trim_silence(audio)
+        self._set_busy("")
+
+    def _failed(self, what: str, message: str) -> None:
+        """A request of this dialog's failed on the worker."""
+        if self._closed:
+            return
+        self._save_after_stop = False
+        self._set_busy("")
+        prefix = {"record": "Cannot record: ", "read": "", "call": ""}[what]
+        hint = f"\n{NO_MICROPHONE}" if what == "record" else ""
+        self._show_error(f"{prefix}{message}{hint}")
 
     # -- recording -------------------------------------------------------------------------------
     def toggle_recording(self) -> None:
@@ -180,63 +203,51 @@ class VoiceDialog(QDialog):
             self.start_recording()
 
     def start_recording(self) -> None:
-        from app.audio.capture import Capture, CaptureConfig
-
-        self._show_error("")
-        with self._lock:
-            self._parts, self._captured, self._peak = [], 0, 0.0
-        self._capture_error = None
-        try:
-            capture = Capture(CaptureConfig(device=self.input_device, output_rates=(SAMPLE_RATE,)),
-                              on_chunk=self._on_chunk, on_error=self._on_capture_error)
-            capture.start()
-        except UserError as exc:
-            self._show_error(f"Cannot record: {exc}\nCheck that a microphone is connected and "
-                             "allowed, pick another input under Devices, or use Import… instead.")
+        """Open the microphone (on the worker); `recording` is true from now on."""
+        if self.busy or self.previewing:
             return
-        self._capture = capture
+        self._show_error("")
+        self._seconds, self._stop_error = 0.0, ""
+        self._set_busy("opening")
+        self.worker.record(self.input_device, self.max_seconds)
+
+    def _recording_started(self, _name: str) -> None:
+        if self._closed or self.busy != "opening":
+            return
+        self._set_busy("recording")
         self._timer.start()
-        self._show_duration()
-        self._update_buttons()
 
-    def _on_chunk(self, chunk) -> None:  # capture reader thread
-        x = chunk.at(SAMPLE_RATE)
-        with self._lock:
-            room = round(self.max_seconds * SAMPLE_RATE) - self._captured
-            if room <= 0 or not len(x):
-                return
-            x = x[:room]
-            self._parts.append(np.array(x, dtype=np.float32))
-            self._captured += len(x)
-            self._peak = max(self._peak, chunk.peak)
-
-    def _on_capture_error(self, error: UserError) -> None:  # capture reader thread
-        self._capture_error = error
+    def _capture_failed(self, error: str) -> None:
+        if self.recording:
+            self._stop_error = f"Recording stopped: {error}"
+            self.stop_recording()
 
     def _tick(self) -> None:
-        with self._lock:
-            peak, self._peak = self._peak, 0.0
-            full = self._captured >= round(self.max_seconds * SAMPLE_RATE)
+        self._seconds, peak, full = self.worker.progress()
         db = 20 * math.log10(max(peak, 1e-6))
         self.level.setValue(int(min(100, max(0, (db + 60) / 60 * 100))))
         self._show_duration()
-        if self._capture_error is not None:
-            error = self._capture_error
-            self.stop_recording()
-            self._show_error(f"Recording stopped: {error}")
-        elif full:
+        if full:
             self.stop_recording()
 
     def stop_recording(self) -> None:
-        capture, self._capture = self._capture, None
+        """Close the microphone (on the worker); the sample arrives with `recorded`."""
+        if not self.recording:
+            return
         self._timer.stop()
-        if capture is not None:
-            capture.stop()  # delivers what is left before returning
         self.level.setValue(0)
-        with self._lock:
-            parts = self._parts
-            self._parts = []
-        self._set_audio(np.concatenate(parts) if parts else np.zeros(0, np.float32))
+        self._set_busy("stopping")
+        self.worker.stop_recording()
+
+    def _recorded(self, audio: np.ndarray) -> None:
+        if self._closed:
+            return
+        self._set_audio(audio)
+        if self._stop_error:
+            self._show_error(self._stop_error)
+        if self._save_after_stop:
+            self._save_after_stop = False
+            self.save()
 
     # -- importing -------------------------------------------------------------------------------
     def import_dialog(self) -> None:
@@ -245,11 +256,15 @@ class VoiceDialog(QDialog):
             self.import_file(path)
 
     def import_file(self, path: str) -> None:
+        """Read an audio file (on the worker); the sample arrives with `loaded`."""
+        if self.busy or self.previewing:
+            return
         self._show_error("")
-        try:
-            audio, _ = read_audio(path, SAMPLE_RATE)
-        except UserError as exc:
-            self._show_error(str(exc))
+        self._set_busy("importing")
+        self.worker.read(path)
+
+    def _loaded(self, audio: np.ndarray, _path: str) -> None:
+        if self._closed:
             return
         self._set_audio(audio)
         if len(self.audio) / SAMPLE_RATE > MAX_SECONDS:
@@ -264,83 +279,71 @@ class VoiceDialog(QDialog):
             self.start_preview()
 
     def start_preview(self) -> None:
-        from app.audio.playback import Playback, PlaybackConfig
-
-        if self.audio is None or not len(self.audio):
+        """Play the sample on the output device (on the worker)."""
+        if self.busy or self.previewing or self.audio is None or not len(self.audio):
             return
         self._show_error("")
-        try:
-            playback = Playback(PlaybackConfig(device=self.output_device)).start()
-        except UserError as exc:
-            self._show_error(f"Cannot play: {exc}")
-            return
-        self._playback = playback
-        self._preview_stop = threading.Event()
-        self._previews += 1
-        audio, stop, number = self.audio, self._preview_stop, self._previews
-
-        def run() -> None:
-            error = ""
-            try:
-                playback.write(audio, more=False)
-                while not stop.is_set() and not playback.wait(timeout=0.1):
-                    pass
-            except UserError as exc:
-                error = str(exc)
-            finally:
-                playback.stop()
-            self.preview_finished.emit(number, error)
-
-        self._preview_thread = threading.Thread(target=run, name="voice-preview", daemon=True)
-        self._preview_thread.start()
+        self._preview = self.worker.play(self.audio, self.output_device)
         self._update_buttons()
 
     def stop_preview(self) -> None:
-        """Silence the preview now and wait for its thread."""
-        thread = self._preview_thread
-        if thread is None:
+        """Silence the preview now; the device closes on the worker, before its next request."""
+        if not self.previewing:
             return
-        self._preview_stop.set()
-        if self._playback is not None:
-            self._playback.flush()  # a write waiting on a full buffer returns
-        thread.join()
-        self._preview_done(self._previews, "")
+        self.worker.stop_playing()
+        self._preview = 0
+        self._update_buttons()
 
     def _preview_done(self, number: int, error: str) -> None:
-        if number != self._previews or self._preview_thread is None:
-            return  # an older preview, already handled
-        self._preview_thread.join()
-        self._preview_thread = None
-        self._playback = None
+        if self._closed or number != self._preview:
+            return  # an older preview, already stopped
+        self._preview = 0
         if error:
-            self._show_error(f"Preview stopped: {error}")
+            self._show_error(f"Cannot play: {error}")
         self._update_buttons()
 
     # -- saving ----------------------------------------------------------------------------------
     def save(self) -> None:
-        from app.conversation.voice_sample import save_voice_sample
-
-        if self.recording:
+        """Write the sample (on the worker); the dialog is accepted once it is on disk."""
+        if self.recording or self.busy == "stopping":
+            self._save_after_stop = True  # save what the recording holds once it arrives
             self.stop_recording()
+            return
+        if self.busy:
+            return
         self.stop_preview()
         if self.audio is None:
             self._show_error("Record or import a voice sample first.")
             return
-        if not self.character_key:
-            self._show_error("No character is selected; close this and choose one first.")
-            return
         try:
-            path = save_voice_sample(self.character_key, self.audio,
-                                     self.transcript_edit.text().strip() or None)
+            fn, args = self._save_job(self.audio, self.transcript_edit.text().strip() or None)
         except UserError as exc:
             self._show_error(str(exc))
             return
+        self._show_error("")
+        self._set_busy("saving")
+        self.worker.call(fn, *args)
+
+    def _save_job(self, audio: np.ndarray, transcript: str | None) -> tuple[Callable, tuple]:
+        """The function that writes the sample, and its arguments (run on the worker)."""
+        if not self.character_key:
+            raise UserError("No character is selected; close this and choose one first.")
+        return save_voice_sample, (self.character_key, audio, transcript)
+
+    def _saved_on_worker(self, result) -> None:
+        if self._closed or self.busy != "saving":
+            return
+        self._set_busy("")
+        self._saved(result)
+
+    def _saved(self, path) -> None:
+        """The sample is on disk at `path`: remember the character, accept."""
         self.character_key = path.stem.lower()
         self.accept()
 
     def done(self, result: int) -> None:
-        """Closing (saved or not) stops the microphone and the preview first."""
-        if self.recording:
-            self.stop_recording()
-        self.stop_preview()
+        """Closing (saved or not) stops the microphone and the preview and ends the worker."""
+        self._closed = True
+        self._timer.stop()
+        self.worker.close()
         super().done(result)

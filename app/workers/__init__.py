@@ -7,5 +7,7 @@ signals. Nothing here imports torch.
     levels.py    test tone and microphone level (device dialog)
     probe.py     testing a chat server (settings dialog)
     download.py  the model download (download dialog)
+    sample.py    `SampleAudio`: record, read, play and write a voice sample (voice dialog,
+                 dialogue panel)
     dialogue.py  rendering a dialogue (dialogue panel)
 """

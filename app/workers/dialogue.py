@@ -37,7 +37,7 @@ class DialogueJob:
     source: str  # its name (file name, or "the script" when pasted)
     out: Path  # the mix's path; the tracks, transcript and subtitles go beside it
     tts: object  # the `TtsChoice` of the models to load
-    voices: dict = field(default_factory=dict)  # speaker -> app.dialogue.voices.VoiceSource
+    voices: dict = field(default_factory=dict)  # speaker -> the voice sample's audio file (Path)
     seed: int | None = None  # None: drawn once and kept for a resume
 
 
@@ -68,11 +68,13 @@ class _RenderWorker(QObject):
     def _run(self, job: DialogueJob) -> None:
         from app.dialogue.episode import EpisodeRequest, make_transcriber, prepare, render_episode
         from app.dialogue.render import RenderCancelled
+        from app.dialogue.voices import VoiceSource
         from app.tts.options import GenerationOptions
 
         self._cancel.clear()
         try:
-            request = EpisodeRequest(job.script, job.source, job.out, dict(job.voices),
+            voices = {speaker: VoiceSource(Path(path)) for speaker, path in job.voices.items()}
+            request = EpisodeRequest(job.script, job.source, job.out, voices,
                                      GenerationOptions(seed=job.seed), resume=True,
                                      voice_flags={1: "a words file", 2: "a words file"})
             prepared = prepare(request)

@@ -56,7 +56,10 @@ def test_panel_renders_listens_and_exports(qtbot, app_dirs, sound, demo_root, sp
     assert time.monotonic() - t0 >= 0.8 * result.seconds
     assert panel.listen_button.text() == "Listen"
 
-    copies = panel.export_to(tmp_path / "exported")
+    with qtbot.waitSignal(panel.exported, timeout=30000) as done:  # copied on the worker
+        panel.export_to(tmp_path / "exported")
+    copies = done.args[0]
+    assert panel.status.text() == f"Exported 6 files to {tmp_path / 'exported'}"
     assert sorted(p.name for p in copies) == sorted(
         ["show.wav", "show.S1.wav", "show.S2.wav", "show.transcript.json", "show.srt", "show.vtt"])
     assert all(c.read_bytes() == (result.paths.mix.parent / c.name).read_bytes() for c in copies)
@@ -96,8 +99,9 @@ def test_a_voice_recorded_in_the_panel_is_saved_as_a_file(qtbot, app_dirs, tmp_p
     qtbot.addWidget(dialog)
     assert dialog.windowTitle() == "Voice for [S1]"
     dialog.import_file(str(longest))
-    assert dialog.save_button.isEnabled()
-    dialog.save()
+    qtbot.waitUntil(lambda: dialog.save_button.isEnabled(), timeout=10000)
+    with qtbot.waitSignal(dialog.accepted, timeout=10000):  # written on the worker
+        dialog.save()
     assert dialog.result() == dialog.DialogCode.Accepted
     saved = dialog.saved
     assert saved.parent == tmp_path / "dialogues" / "voices" and saved.name.startswith("S1-")
