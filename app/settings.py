@@ -7,7 +7,7 @@
     theme = "dark"
 
 `AppSettings` is what the desktop app remembers between runs (the session's own choices are
-`SessionOptions`, built by `app.conversation.setup.to_session_options`). The file lives in
+`SessionOptions`, built by `app.conversation.options.to_session_options`). The file lives in
 `platformdirs.user_config_dir("dia2-voicechat")/settings.toml`; `DIA2CHAT_CONFIG_DIR` names
 another folder (tests use it). A value of None is written by leaving its key out.
 

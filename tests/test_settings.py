@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from app.conversation.setup import to_session_options, with_voice_overrides
+from app.conversation.options import to_session_options, with_voice_overrides
 from app.settings import AppSettings, load_settings, save_settings, settings_path, settings_toml
 
 

@@ -101,7 +101,7 @@ def _printer(as_json: bool, character_name: str):
 
 
 def _options(args):
-    from app.conversation.setup import SessionOptions
+    from app.conversation.options import SessionOptions
 
     return SessionOptions(demo=args.demo, model=args.model, mimi=args.mimi, device=args.device,
                           precision=args.precision, cuda_graphs=not args.no_cuda_graphs,

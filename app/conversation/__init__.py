@@ -14,8 +14,9 @@ session recording. No Qt here: the window, the terminal chat and the headless mo
     timeline.py      where turns lie in the recording
     bargein.py       the echo gate: the person speaking over the character
     wavlog.py, recorder.py, subtitles.py, export.py   the session folder
-    setup.py         what a session is set up from: `SessionOptions`, `open_models`,
-                     `make_session_brain`, the voice turn, the session folder
+    options.py       `SessionOptions`: what the user chose, from the settings (light: no torch)
+    setup.py         what a session is set up from: `open_models`, `make_session_brain`, the
+                     voice turn, the session folder
     session.py       `Session`: one recorded conversation, running
     headless.py      `read_turns`, `run_headless`: turns from audio files, no sound device
     live.py          `LiveSession`: a session on the sound devices (terminal chat and window)

@@ -49,9 +49,10 @@ if TYPE_CHECKING:  # the devices and models are imported when the session starts
     from app.audio.resample import StreamResampler
     from app.brains.base import Brain
     from app.conversation.character import Character
+    from app.conversation.options import SessionOptions
     from app.conversation.pipeline import TurnPipeline
     from app.conversation.session import Session
-    from app.conversation.setup import SessionOptions, Transcriber
+    from app.conversation.setup import Transcriber
     from app.tts.engine import Dia2Engine
 
 log = logging.getLogger(__name__)

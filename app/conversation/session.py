@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from app.conversation.budget import PrefixBudget
 from app.conversation.character import Character
 from app.conversation.events import Error, Event
+from app.conversation.options import SessionOptions
 from app.conversation.pipeline import PipelineConfig, TurnPipeline
 from app.conversation.recorder import SessionRecorder
 from app.conversation.setup import (
-    SessionOptions,
     Transcriber,
     make_session_brain,
     open_models,

@@ -2,7 +2,8 @@
 
 `app.conversation.session.Session.open` wires them together.
 
-`SessionOptions` is what the user chose; `open_models` loads Dia2 + Mimi and the recogniser;
+`SessionOptions` (app/conversation/options.py) is what the user chose; `open_models` loads Dia2 +
+Mimi and the recogniser;
 `make_session_brain` picks the brain (the character's, or one the user asked for);
 `voice_turn` turns the character's voice sample into the speaker-1 turn that opens every prefix;
 `new_session_folder` names the recording folder.
@@ -13,19 +14,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from app.conversation.character import Character, voice_words
+from app.conversation.options import SessionOptions
 from app.conversation.turns import CHARACTER, Turn
 from app.core import FRAME_RATE, SAMPLE_RATE
 from app.errors import UserError
 from app.paths import sessions_root
-from app.settings import AppSettings
 
 if TYPE_CHECKING:  # the models' modules import torch; setting a session up names them only
     from app.asr.recognizer import Recognizer
@@ -44,30 +44,17 @@ class Transcriber(Protocol):
     def transcribe(self, audio: np.ndarray) -> Sequence[Any]: ...
 
 
-@dataclass(frozen=True)
-class SessionOptions:
-    """The user's choices for one session."""
-
-    demo: bool = False  # no download: real packaged Whisper base + SmolLM2, tiny random Dia2/Mimi
-    model: str = "auto"  # Dia2 checkpoint (repo id or folder); auto: the one that fits the device
-    mimi: str | None = None  # Mimi weights; None: the default
-    device: str = "auto"  # where Dia2 and Mimi run
-    precision: str = "auto"  # Dia2's precision (app/tts/precision.py)
-    cuda_graphs: bool = True  # capture Dia2's frame step in CUDA graphs on the GPU
-    asr_model: str | None = None  # Whisper size / folder; None: the default for the device
-    brain: str = "character"  # "character", "demo", "script", "openai", "transformers", "typed"
-    script: Path | None = None  # dialogue script for brain "script"
-    llm_url: str | None = None  # OpenAI-compatible server for brain "openai"
-    llm_model: str | None = None  # model name for "openai" / "transformers"
-
-
-def open_models(opts: SessionOptions) -> tuple[Dia2Engine, Recognizer]:
+def open_models(opts: SessionOptions, on_step: Callable[[str], None] | None = None,
+                ) -> tuple[Dia2Engine, Recognizer]:
     """(Dia2 engine with its codec, recogniser), both loaded: a GPU that cannot recognise moves
-    recognition to the CPU here, before anyone speaks (the recogniser's `take_notice` says so)."""
+    recognition to the CPU here, before anyone speaks (the recogniser's `take_notice` says so).
+    `on_step` hears what is being loaded, before each of the two."""
     from app.asr.recognizer import AsrConfig, Recognizer
     from app.assets.choice import TtsChoice
     from app.assets.tts_loader import load_tts
 
+    step = on_step or (lambda _what: None)
+    step("the voice model (Dia2 and Mimi)")
     engine = load_tts(TtsChoice(model=opts.model, mimi=opts.mimi, demo=opts.demo,
                                 device=opts.device, precision=opts.precision, cuda_graphs=opts.cuda_graphs))
     if opts.demo and opts.asr_model is None:
@@ -76,6 +63,7 @@ def open_models(opts: SessionOptions) -> tuple[Dia2Engine, Recognizer]:
         recognizer = Recognizer(packaged_asr_config())
     else:
         recognizer = Recognizer(AsrConfig(model=opts.asr_model))
+    step("speech recognition (Whisper)")
     recognizer.load()
     return engine, recognizer
 
@@ -151,42 +139,6 @@ def voice_turn(character: Character, engine: Dia2Engine, recognizer: Transcriber
         raise UserError(f"the voice sample {character.voice} has no whole word in its first "
                         f"{max_frames / FRAME_RATE:.0f} s; use a recording that starts with speech")
     return turn
-
-
-
-def to_session_options(settings: AppSettings) -> SessionOptions:
-    """The `SessionOptions` the window's settings choose (models, devices, brain)."""
-    return SessionOptions(
-        demo=settings.demo,
-        model=settings.model,
-        mimi=settings.mimi,
-        device=settings.device,
-        precision=settings.precision,
-        asr_model=settings.asr_model,
-        brain=settings.brain,
-        llm_url=settings.llm_url,
-        llm_model=settings.llm_model,
-    )
-
-
-def voice_overrides(settings: AppSettings) -> dict[str, Any]:
-    """The character's Dia2 settings the user overrode (`Dia2Settings` field -> value)."""
-    out: dict[str, Any] = {}
-    if settings.cfg_scale is not None:
-        out["cfg_scale"] = settings.cfg_scale
-    if settings.audio_temperature is not None:
-        out["audio_temperature"] = settings.audio_temperature
-    if settings.top_k is not None:
-        out["top_k"] = settings.top_k
-    return out
-
-
-def with_voice_overrides(character: Character, settings: AppSettings) -> Character:
-    """`character` with the user's Dia2 overrides applied to its `dia2` settings."""
-    changes = voice_overrides(settings)
-    if not changes:
-        return character
-    return dataclasses.replace(character, dia2=dataclasses.replace(character.dia2, **changes))
 
 
 def new_session_folder(character: Character, root: Path | None = None) -> Path:

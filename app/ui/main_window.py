@@ -1,7 +1,9 @@
 """The main window: the conversation, the live waveform, the state, and the controls.
 
 The window only shows and steers: a `SessionWorker` on its own thread owns the live session
-(models, devices, pipeline); its events arrive here as queued signals. Two timers drive what
+(models, devices, pipeline); its events arrive here as queued signals. The window is shown
+before any model loads: `start_session` (run once the window is up) only hands the choices to
+the worker, whose load steps the status bar shows as a progress bar with what is loading. Two timers drive what
 moves: the waveform's (display rate) and the clock's (30 Hz: lit words, session clock, meter).
 """
 
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QToolBar,
@@ -95,6 +98,7 @@ class MainWindow(QMainWindow):
         self.worker.sessionStarted.connect(self._started)
         self.worker.sessionFailed.connect(self._failed)
         self.worker.sessionStopped.connect(self._stopped)
+        self.worker.sessionLoading.connect(self._loading)
         self.exportDone.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.folder: str | None = None
         self._export = None  # the export thread, joined at close
@@ -124,6 +128,11 @@ class MainWindow(QMainWindow):
         self.latency = QLabel("")
         self.clock = QLabel("0:00")
         self.clock.setToolTip("Session time")
+        self.loading_bar = QProgressBar()  # the worker's load steps, shown while it loads
+        self.loading_bar.setMaximumWidth(120)
+        self.loading_bar.setTextVisible(False)
+        self.loading_bar.hide()
+        self.loading_label = QLabel("")
 
         self.say_box = QLineEdit()
         self.say_box.setPlaceholderText("Type something for the character to say, then Enter")
@@ -151,6 +160,8 @@ class MainWindow(QMainWindow):
 
         sb = self.statusBar()
         sb.addWidget(self.badge)
+        sb.addWidget(self.loading_bar)
+        sb.addWidget(self.loading_label)
         sb.addWidget(self.latency, 1)
         sb.addPermanentWidget(QLabel("Mic"))
         sb.addPermanentWidget(self.meter)
@@ -247,7 +258,7 @@ class MainWindow(QMainWindow):
         from app.audio.echo import EchoConfig
         from app.conversation.character import find_character
         from app.conversation.live import LiveConfig
-        from app.conversation.setup import to_session_options, with_voice_overrides
+        from app.conversation.options import to_session_options, with_voice_overrides
 
         self.banner.hide_message()
         s = self.settings
@@ -294,7 +305,21 @@ class MainWindow(QMainWindow):
     def restart(self) -> None:
         self.start_session()
 
+    def _loading(self, what: str, step: int, steps: int) -> None:
+        """The worker is loading `what`, step `step` of `steps`."""
+        self.loading_bar.setRange(0, steps)
+        self.loading_bar.setValue(step - 1)
+        self.loading_bar.show()
+        self.loading_label.setText(f"Loading {what}… ({step} of {steps})")
+        self.loading_label.show()
+
+    def _loaded(self) -> None:
+        self.loading_bar.hide()
+        self.loading_label.setText("")
+        self.loading_label.hide()
+
     def _started(self, folder: str) -> None:
+        self._loaded()
         self.folder = folder
         self.status.running = True
         self.worker.set_muted(self.act_mute.isChecked())
@@ -321,6 +346,7 @@ class MainWindow(QMainWindow):
         self._show_status()
 
     def _failed(self, message: str) -> None:
+        self._loaded()
         self.show_error(message, where="session")
         if not self.worker.running:
             self.status.running = False
@@ -463,7 +489,7 @@ class MainWindow(QMainWindow):
         choose; the first run offers their download as starting a conversation does."""
         from app.assets.choice import TtsChoice
         from app.conversation.character import find_character
-        from app.conversation.setup import to_session_options
+        from app.conversation.options import to_session_options
         from app.ui.dialogue_panel import DialoguePanel
 
         panel = getattr(self, "dialogue_panel", None)

@@ -7,7 +7,8 @@
     worker.request_stop.emit()
 
 Starting (model loading, opening devices) and stopping (finishing the recording) run on the
-worker's thread through queued signals, so the window never waits for them. The quick commands
+worker's thread through queued signals, so the window never waits for them; `sessionLoading`
+says what is being loaded before each step, so the window can show the progress. The quick commands
 (talk key, mute, stop the character) call the session directly: they only set flags or flush the
 playback buffer, and must not queue behind a model load. High-rate audio never becomes a signal:
 the microphone's levels and the character's samples are decimated into a `LevelTape`, which the
@@ -43,6 +44,7 @@ class SessionWorker(QObject):
     sessionStarted = Signal(str)  # the recording folder
     sessionFailed = Signal(str)  # could not start, or a fatal error: what to do
     sessionStopped = Signal(str)  # the recording folder, finished
+    sessionLoading = Signal(str, int, int)  # (what is being loaded, step, of steps), before each
     request_start = Signal(object, object, object)  # (character, SessionOptions, LiveConfig)
     request_stop = Signal()
 
@@ -67,10 +69,18 @@ class SessionWorker(QObject):
 
         factory = self._factory or LiveSession
         key = (opts.demo, opts.model, opts.mimi, opts.device, opts.precision, opts.asr_model)
+        load = self._models is None or self._models[0] != key
+        steps = iter(range(1, 4 if load else 2))
+        total = 3 if load else 1
+
+        def step(what: str) -> None:
+            self.sessionLoading.emit(what, next(steps), total)
+
         try:
-            if self._models is None or self._models[0] != key:
+            if load:
                 self._models = None
-                self._models = (key, open_models(opts))
+                self._models = (key, open_models(opts, on_step=step))
+            step("the reply model, the voice sample and the sound devices")
             live = factory(character, opts, config, on_event=self._on_event, models=self._models[1])
             live.start()
         except UserError as exc:

@@ -129,7 +129,7 @@ def test_cli_window_and_download_resolve_auto_through_choose_dia2(monkeypatch, d
     from app.assets import setup
     from app.assets.choice import DEFAULT_MODEL, TtsChoice
     from app.commands.common import add_model_args
-    from app.conversation.setup import SessionOptions, to_session_options
+    from app.conversation.options import SessionOptions, to_session_options
     from app.settings import AppSettings
 
     assert DEFAULT_MODEL == AUTO == TtsChoice().model == SessionOptions().model

@@ -153,7 +153,7 @@ def loud_speech(speech_files, tmp_path_factory) -> list[Path]:
 def _live(models, ava, out: Path, events: Events, script: str, max_frames: int, **config):
     from app.brains.script import ScriptBrain
     from app.conversation.live import LiveConfig, LiveSession
-    from app.conversation.setup import SessionOptions
+    from app.conversation.options import SessionOptions
 
     cfg = LiveConfig(input=PORTAUDIO_DEVICE, output=PORTAUDIO_DEVICE, greeting=False,
                      max_frames=max_frames, **config)

@@ -252,7 +252,7 @@ def test_first_run_asks_for_exactly_the_missing_models(app_dirs, monkeypatch, de
     from app.assets.demo_mimi import save_demo_mimi
     from app.assets.setup import missing_models
     from app.conversation.character import find_character
-    from app.conversation.setup import SessionOptions
+    from app.conversation.options import SessionOptions
     from tests.assets.hf_server import HubServer
 
     dia2, asr, llm = "nari-labs/Dia2-2B", "Systran/faster-whisper-base.en", "Qwen/Qwen2.5-1.5B-Instruct"
