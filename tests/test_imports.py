@@ -9,6 +9,7 @@ in a fresh interpreter through `sys.modules`, as the Qt rule is checked in tests
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,47 @@ def test_start_up_imports_neither_torch_nor_qt():
     loaded = json.loads(out.stdout)
     assert "torch" not in loaded, "start-up imports torch"
     assert loaded == [], f"start-up imports {loaded}"
+
+
+DEVICES = """
+import json, runpy, sys
+sys.argv = ["main.py", "devices"]
+try:
+    runpy.run_path("main.py", run_name="__main__")
+except SystemExit as end:
+    code = end.code
+print(json.dumps([code, sorted(m for m in sys.modules if m.split(".")[0] in {heavy})]))
+"""
+
+
+def test_devices_imports_neither_torch_nor_qt():
+    """`main.py devices` runs its whole path (listing the devices, or saying there are none)
+    without the models' stack or Qt."""
+    code = DEVICES.format(heavy=set(HEAVY))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    exit_code, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert exit_code in (0, 2, None), out.stderr  # 2: no sound devices here, said in one line
+    assert loaded == [], f"`devices` imports {loaded}"
+
+
+UI_MODULES = """
+import json, pkgutil, importlib, sys
+import app.ui, app.workers
+for package in (app.ui, app.workers):
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(package.__name__ + "." + info.name)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy})))
+"""
+
+
+def test_the_window_and_its_workers_import_no_model_stack():
+    """Every module of app/ui and app/workers imports without torch (and the rest of the models'
+    stack): they run on the GUI thread or hand work to threads that import it when they load."""
+    heavy = set(HEAVY) - {"PySide6"}
+    out = subprocess.run([sys.executable, "-c", UI_MODULES.format(heavy=heavy)],
+                         capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert json.loads(out.stdout) == [], "app/ui and app/workers import " + out.stdout
 
 
 # -- layering ------------------------------------------------------------------------------------
