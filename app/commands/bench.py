@@ -24,6 +24,7 @@ def register(sub) -> None:
     _add_echo_options(p)
     _add_dialogue_turn_and_agreement_options(p)
     _add_conversation_options(p)
+    _add_startup_options(p)
     _add_window_device_options(p)
     p.set_defaults(func=run)
 
@@ -111,6 +112,14 @@ def _add_conversation_options(p: argparse.ArgumentParser) -> None:
                    help="--conversation: the person's turns (audio files)")
 
 
+def _add_startup_options(p: argparse.ArgumentParser) -> None:
+    """--startup."""
+    p.add_argument("--startup", action="store_true",
+                   help="instead: start times in fresh processes: --version, --help, devices "
+                        "(with this Python and through uv run), and the demo window: shown, each "
+                        "model-loading step, started, the GUI's worst stall meanwhile")
+
+
 def _add_window_device_options(p: argparse.ArgumentParser) -> None:
     """--window's devices."""
     p.add_argument("--input", help="--window: microphone (name or index)")
@@ -120,6 +129,8 @@ def _add_window_device_options(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.echo:
         return _echo(args)
+    if args.startup:
+        return _startup(args)
     import torch
 
     if args.threads:
@@ -353,6 +364,27 @@ def _window(args: argparse.Namespace) -> int:
           f"ticks; reply {b.seconds} s; {b.paints} waveform repaints")
     if args.json:
         Path(args.json).write_text(json.dumps(asdict(b), indent=1))
+    return 0
+
+
+def _startup(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from app.bench.startup import command_times, window_times
+
+    commands = command_times()
+    for c in commands:
+        print(f"{c.command:<28} median {c.median_s:.3f} s (min {c.min_s:.3f}, max {c.max_s:.3f}), "
+              f"peak {c.peak_mb:.0f} MB, exit {c.exit_code}")
+    windows = window_times()
+    for w in windows:
+        steps = ", ".join(f"{what} at {at:.2f} s" for what, at in w.steps_s)
+        end = f"started at {w.started_s:.2f} s" if w.started_s is not None else f"failed: {w.failed}"
+        print(f"window: shown at {w.shown_s:.2f} s; loading {steps}; {end}; worst GUI stall while "
+              f"loading {w.worst_stall_ms:.0f} ms")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"commands": [asdict(c) for c in commands],
+                                               "window": [asdict(w) for w in windows]}, indent=1))
     return 0
 
 

@@ -57,8 +57,9 @@ def _local_x_socket_missing(display: str) -> bool:
     return not Path(f"/tmp/.X11-unix/X{number}").exists()
 
 
-def run_window(demo: bool = False, character: str | None = None) -> int:
-    """Open the window and run until it closes; returns the exit code."""
+def run_window(demo: bool = False, character: str | None = None, on_shown=None) -> int:
+    """Open the window and run until it closes; returns the exit code. `on_shown(window)` is
+    called once the window is shown, before its models start loading (`bench --startup`)."""
     from dataclasses import replace
 
     check_display()
@@ -81,6 +82,8 @@ def run_window(demo: bool = False, character: str | None = None) -> int:
     _report_unexpected_errors(window)
     closed_by = close_on_signals(window)
     window.show()
+    if on_shown is not None:
+        on_shown(window)
     QTimer.singleShot(0, window.start_session)
     code = app.exec()
     return SIGNAL_EXIT[closed_by[0]] if closed_by else code

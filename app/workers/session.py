@@ -64,18 +64,20 @@ class SessionWorker(QObject):
     @Slot(object, object, object)
     def _start(self, character, opts, config) -> None:
         self._stop_quietly()
-        from app.conversation.live import LiveSession
-        from app.conversation.setup import open_models
-
-        factory = self._factory or LiveSession
         key = (opts.demo, opts.model, opts.mimi, opts.device, opts.precision, opts.asr_model)
         load = self._models is None or self._models[0] != key
-        steps = iter(range(1, 4 if load else 2))
-        total = 3 if load else 1
+        total = 4 if load else 1
+        steps = iter(range(1, total + 1))
 
         def step(what: str) -> None:
             self.sessionLoading.emit(what, next(steps), total)
 
+        if load:
+            step("the model libraries (torch)")  # the first import of setup brings them in
+        from app.conversation.live import LiveSession
+        from app.conversation.setup import open_models
+
+        factory = self._factory or LiveSession
         try:
             if load:
                 self._models = None

@@ -74,10 +74,11 @@ def test_the_window_shows_first_then_loads_the_models_on_the_worker(app_dirs, so
     assert report["shown"] == {"visible": True, "loaded": []}
     # the models load afterwards, step by step, each step shown in the status bar
     steps = report["steps"]
-    assert [s[:2] for s in steps] == [[1, 3], [2, 3], [3, 3]], steps
-    assert all(bar and value == i - 1 and f"({i} of 3)" in label and badge == "Starting…"
+    assert [s[:2] for s in steps] == [[1, 4], [2, 4], [3, 4], [4, 4]], steps
+    assert all(bar and value == i - 1 and f"({i} of 4)" in label and badge == "Starting…"
                for i, _, bar, value, label, badge in steps), steps
-    assert "voice model" in steps[0][4] and "speech recognition" in steps[1][4]
+    assert ["libraries" in steps[0][4], "voice model" in steps[1][4],
+            "speech recognition" in steps[2][4], "reply model" in steps[3][4]] == [True] * 4
     after = report["after"]
     assert after["running"] and not after["bar"] and after["label"] == "", after
     assert after["banner"].startswith("Demo:"), after  # the demo note, not an error
