@@ -1,7 +1,8 @@
 """The first-run "Download models" dialog: what will be fetched, how big it is, and the download
 itself with progress, speed, time left, cancel and resume.
 
-The work happens in a `DownloadWorker` on its own thread; this dialog only shows its signals.
+The work happens on a `ModelDownload` (app/workers/download.py), the worker host every dialog
+uses for its blocking calls; this dialog only shows its signals.
 `exec()` returns Accepted once everything is on disk, and `paths` then maps each requested name to
 its local file or folder.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.assets.fetch import DownloadPlan, format_duration, format_size
-from app.workers.download import DownloadWorker
+from app.workers.download import ModelDownload
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,6 @@ _BAR_STEPS = 1000  # the progress bar counts in thousandths: sizes overflow a Qt
 
 class DownloadDialog(QDialog):
     """Explains and runs the download of the models `repo_ids` name (see app.assets.fetch)."""
-
-    _plan_requested = Signal()
-    _download_requested = Signal()
 
     def __init__(
         self,
@@ -56,17 +53,13 @@ class DownloadDialog(QDialog):
         self.state = "planning"  # planning, ready, downloading, cancelled, failed, done
         self._build()
 
-        self._thread = QThread(self)
-        self._worker = DownloadWorker(list(repo_ids), endpoint=endpoint, cache_dir=cache_dir)
-        self._worker.moveToThread(self._thread)
-        self._plan_requested.connect(self._worker.plan)
-        self._download_requested.connect(self._worker.download)
-        self._worker.planned.connect(self._on_planned)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.finished.connect(self._on_finished)
-        self._worker.failed.connect(self._on_failed)
-        self._worker.cancelled.connect(self._on_cancelled)
-        self._request(self._plan_requested)
+        self.worker = ModelDownload(list(repo_ids), self, endpoint=endpoint, cache_dir=cache_dir)
+        self.worker.planned.connect(self._on_planned)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(self._on_cancelled)
+        self.worker.plan()
 
     def _build(self) -> None:
         self.intro = QLabel("Asking the model server what is needed…")
@@ -109,19 +102,7 @@ class DownloadDialog(QDialog):
 
     # --- worker signals -------------------------------------------------------------------
 
-    def _request(self, job: Signal) -> None:
-        """Run one job of the worker on its thread, which runs only while a job does."""
-        if not self._thread.isRunning():
-            self._thread.start()
-        job.emit()
-
-    def _job_over(self) -> None:
-        """The worker's slot is returning: let its thread end (so dropping the dialog is safe)."""
-        self._thread.quit()
-        self._thread.wait()
-
     def _on_planned(self, plan: DownloadPlan) -> None:
-        self._job_over()
         self.plan = plan
         self.state = "ready"
         where = plan.where
@@ -160,7 +141,6 @@ class DownloadDialog(QDialog):
         self.status.setText(" · ".join(parts))
 
     def _on_finished(self, paths: dict[str, Path]) -> None:
-        self._job_over()
         self.paths = dict(paths)
         self.state = "done"
         if self.plan is not None:
@@ -173,7 +153,6 @@ class DownloadDialog(QDialog):
         self.close_button.setFocus()
 
     def _on_failed(self, message: str) -> None:
-        self._job_over()
         self.state = "failed"
         if self.plan is None:
             button, hint = "Retry", "Press Retry to try again."
@@ -187,7 +166,6 @@ class DownloadDialog(QDialog):
         self.cancel_button.setEnabled(False)
 
     def _on_cancelled(self) -> None:
-        self._job_over()
         self.state = "cancelled"
         self.status.setText("Cancelled. The part already downloaded is kept: Resume continues.")
         self.download_button.setText("Resume")
@@ -202,17 +180,17 @@ class DownloadDialog(QDialog):
         if self.plan is None:  # planning failed before: ask again
             self.state = "planning"
             self.intro.setText("Asking the model server what is needed…")
-            self._request(self._plan_requested)
+            self.worker.plan()
             return
         self.state = "downloading"
         self.status.setText("Starting…")
         self.cancel_button.setEnabled(True)
-        self._request(self._download_requested)
+        self.worker.download()
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
         self.status.setText("Cancelling…")
-        self._worker.cancel()
+        self.worker.cancel()
 
     def _close_clicked(self) -> None:
         if self.state == "done":
@@ -226,15 +204,9 @@ class DownloadDialog(QDialog):
 
     def done(self, result: int) -> None:
         """Close: a running download is cancelled (its partial files stay) and the thread ends."""
-        self._stop_worker()
+        self.worker.close()
         super().done(result)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self._stop_worker()
+        self.worker.close()
         super().closeEvent(event)
-
-    def _stop_worker(self) -> None:
-        """Cancel what runs and end the worker's thread (waits for a plan in flight to return)."""
-        if self._thread.isRunning():
-            self._worker.cancel()
-            self._job_over()
