@@ -8,7 +8,8 @@ The dialog edits a copy: fields it does not show (character, devices, window geo
 through unchanged. With `save=True`, OK also writes the settings file. A server URL that is not
 an http(s) address is flagged under the field and OK stays disabled until it is fixed. "Test
 connection" asks the server for its models on a worker thread (`app.workers.probe`). Model sizes
-are shown only when the model is in the Hugging Face cache (`app.assets.hub.cached_models`).
+are shown only when the model is in the Hugging Face cache, which the same worker reads (the list
+says "checking…" until it answers).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import BRAINS, PRECISIONS, THEMES, AppSettings, save_settings
-from app.workers.probe import ConnectionProbe
+from app.workers.probe import SettingsProbe
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,9 @@ class SettingsDialog(QDialog):
         self._save = save
         self.test_ok: bool | None = None  # the last connection test's outcome (None: none yet)
         self._testing = False
-        self.probe = ConnectionProbe(self)
+        self.probe = SettingsProbe(self)
         self.probe.finished.connect(self._test_finished)
+        self.probe.scanned.connect(self._scanned)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._models_tab(settings), "&Models")
         self.tabs.addTab(self._replies_tab(settings), "&Replies")
@@ -168,7 +170,8 @@ class SettingsDialog(QDialog):
         repos = [repo for _, repo in DIA2_CHOICES]
         self.models_folder_edit = QLineEdit(s.models_folder or "")
         self.models_folder_edit.setPlaceholderText("the standard Hugging Face cache")
-        self._fill_models(s.model if s.model in repos else FOLDER)
+        self._fill_models(s.model if s.model in repos else FOLDER, None)
+        self.probe.scan(self.models_folder_edit.text().strip())
         if s.model not in repos:
             self.model_folder.setText(s.model)
         self.model_box.currentIndexChanged.connect(self._model_changed)
@@ -195,26 +198,24 @@ class SettingsDialog(QDialog):
         self._model_changed()
         return page
 
-    def _fill_models(self, current: str) -> None:
-        from app.assets.hub import cached_models
-
-        folder = self.models_folder_edit.text().strip() or None
-        try:
-            cached = {m.repo_id: m for m in cached_models(cache_dir=folder)}
-        except OSError as exc:  # an unreadable folder: say nothing is there
-            log.warning("cannot scan the models folder %s: %s", folder, exc)
-            cached = {}
+    def _fill_models(self, current: str, cached: dict | None) -> None:
+        """The model list, with what the cache holds (None: not known yet)."""
         self.model_box.blockSignals(True)
         self.model_box.clear()
         for label, repo in DIA2_CHOICES:
-            text = label if repo == "auto" else f"{label} ({repo}) — {model_status(repo, cached)}"
-            self.model_box.addItem(text, repo)
+            status = "checking…" if cached is None else model_status(repo, cached)
+            self.model_box.addItem(label if repo == "auto" else f"{label} ({repo}) — {status}", repo)
         self.model_box.addItem("A folder on this computer…", FOLDER)
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(current)))
         self.model_box.blockSignals(False)
 
     def _rescan_cache(self) -> None:
-        self._fill_models(self.model_box.currentData())
+        self._fill_models(self.model_box.currentData(), None)
+        self.probe.scan(self.models_folder_edit.text().strip())
+
+    def _scanned(self, cached: dict, folder: str) -> None:
+        if folder == self.models_folder_edit.text().strip():  # else a newer scan is coming
+            self._fill_models(self.model_box.currentData(), cached)
 
     def _model_changed(self) -> None:
         self.model_folder.setEnabled(self.model_box.currentData() == FOLDER)

@@ -72,12 +72,15 @@ def _cache_repo(cache, repo_id: str, files: dict[str, bytes]) -> None:
         (snap / name).symlink_to(blob)
 
 
-def test_model_sizes_come_from_the_cache(make_dialog, tmp_path):
+def test_model_sizes_come_from_the_cache(make_dialog, tmp_path, qtbot):
     cache = tmp_path / "hf"
     _cache_repo(cache, "nari-labs/Dia2-1B", {"config.json": b"{}", "tokenizer.json": b"{}",
                                               "model.safetensors": bytes(3_000_000)})
     _cache_repo(cache, "nari-labs/Dia2-2B", {"config.json": b"{}"})  # weights missing
     d = make_dialog(AppSettings(models_folder=str(cache), model="nari-labs/Dia2-1B"))
+    texts = [d.model_box.itemText(i) for i in range(d.model_box.count())]
+    assert "Dia2 1B (nari-labs/Dia2-1B) — checking…" in texts  # the worker reads the cache
+    qtbot.waitUntil(lambda: "checking" not in d.model_box.itemText(1), timeout=10000)
     texts = [d.model_box.itemText(i) for i in range(d.model_box.count())]
     assert "Dia2 1B (nari-labs/Dia2-1B) — 3 MB downloaded" in texts
     assert "Dia2 2B (nari-labs/Dia2-2B) — partly downloaded (0 MB)" in texts
@@ -85,6 +88,7 @@ def test_model_sizes_come_from_the_cache(make_dialog, tmp_path):
     # another (empty) models folder: nothing downloaded there
     d.models_folder_edit.setText(str(tmp_path / "empty"))
     d.models_folder_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: "checking" not in d.model_box.itemText(1), timeout=10000)
     texts = [d.model_box.itemText(i) for i in range(d.model_box.count())]
     assert "Dia2 1B (nari-labs/Dia2-1B) — not downloaded" in texts
     assert "Dia2 2B (nari-labs/Dia2-2B) — not downloaded" in texts
