@@ -4,9 +4,10 @@
     if dialog.exec():
         use(dialog.input_device, dialog.output_device)   # device names, None for the default
 
-The lists come from PortAudio (`app.audio.devices.list_devices`, a quick query). "Test tone"
-plays a short 440 Hz tone on the chosen output; "Check level" measures the chosen input, shown
-by a meter that a timer repaints (the audio work runs on `app.workers.levels.AudioChecker`).
+The lists come from PortAudio (`app.audio.devices.list_devices`). "Test tone" plays a short 440 Hz
+tone on the chosen output; "Check level" measures the chosen input, shown by a meter that a timer
+repaints. All three run on `app.workers.levels.AudioChecker` (the lists arrive a moment after the
+dialog opens; until then the remembered devices are shown and the buttons wait).
 A remembered device that is not connected now stays in the list, marked, so OK keeps it.
 """
 
@@ -29,8 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audio.devices import DeviceInfo, list_devices
-from app.errors import UserError
+from app.audio.devices import DeviceInfo
 from app.workers.levels import AudioChecker
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def level_to_meter(peak: float) -> int:
     return max(0, min(100, round(100 * (db - METER_FLOOR_DB) / -METER_FLOOR_DB)))
 
 
-def _fill(box: QComboBox, devices: list[DeviceInfo], current: str | None, default_of) -> None:
+def _fill(box: QComboBox, devices: list[DeviceInfo], current: str | None, default_of,
+          gone: str = " (not connected)") -> None:
     box.clear()
     default = next((d.name for d in devices if default_of(d)), None)
     box.addItem(f"System default ({default})" if default else "System default", None)
@@ -58,7 +59,7 @@ def _fill(box: QComboBox, devices: list[DeviceInfo], current: str | None, defaul
     if current:
         i = box.findData(current)
         if i < 0:
-            box.addItem(f"{current} (not connected)", current)
+            box.addItem(f"{current}{gone}", current)
             i = box.count() - 1
         box.setCurrentIndex(i)
 
@@ -76,6 +77,8 @@ class DeviceDialog(QDialog):
         self.checker.toneFinished.connect(self._tone_finished)
         self.checker.levelStarted.connect(self._level_started)
         self.checker.levelFailed.connect(self._level_failed)
+        self.checker.listed.connect(self._listed)
+        self.listed = False  # the device lists have arrived
         self.level = 0.0  # the last peak shown on the meter (0..1)
         self._checking = False
         self._make_widgets()
@@ -137,18 +140,27 @@ class DeviceDialog(QDialog):
 
     # -- the lists -------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """(Re)read the device lists."""
-        try:
-            devices = list_devices()
-        except UserError as exc:
-            devices = []
-            self.status.setText(str(exc))
+        """(Re)read the device lists (on the worker; `_listed` fills them in)."""
+        self.listed = False
+        self.status.setText("Looking for sound devices…")
+        self.input_box.blockSignals(True)
+        _fill(self.input_box, [], self.input_device, lambda d: False, gone="")
+        self.input_box.blockSignals(False)
+        _fill(self.output_box, [], self.output_device, lambda d: False, gone="")
+        self.level_button.setEnabled(False)
+        self.tone_button.setEnabled(False)
+        self.checker.list_devices()
+
+    def _listed(self, devices: list[DeviceInfo], error: str) -> None:
+        chosen_in, chosen_out = self.chosen_input(), self.chosen_output()
+        self.listed = True
+        self.status.setText(error)
         inputs = [d for d in devices if d.max_input_channels > 0]
         outputs = [d for d in devices if d.max_output_channels > 0]
         self.input_box.blockSignals(True)
-        _fill(self.input_box, inputs, self.input_device, lambda d: d.is_default_input)
+        _fill(self.input_box, inputs, chosen_in, lambda d: d.is_default_input)
         self.input_box.blockSignals(False)
-        _fill(self.output_box, outputs, self.output_device, lambda d: d.is_default_output)
+        _fill(self.output_box, outputs, chosen_out, lambda d: d.is_default_output)
         self.input_note.setText(NO_INPUT)
         self.input_note.setVisible(not inputs)
         self.output_note.setText(NO_OUTPUT)

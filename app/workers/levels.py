@@ -1,12 +1,16 @@
-"""Checking the sound devices off the GUI thread: a test tone, and a microphone level meter.
+"""Checking the sound devices off the GUI thread: the device lists, a test tone, and a microphone
+level meter.
 
     checker = AudioChecker(parent)             # owns a QThread with the worker on it
+    checker.listed.connect(...)                # ([DeviceInfo], "" or why there is no list)
+    checker.list_devices()
     checker.toneFinished.connect(...)          # "" when the tone was played, else what went wrong
     checker.play_tone("pulse")                 # output device name, None for the default
     checker.start_level("pulse")               # input device; then poll take_level() from a QTimer
     checker.stop_level(); checker.close()
 
-Opening devices and playing the tone run on the worker's thread through queued signals. The
+Asking PortAudio for the devices, opening them and playing the tone run on the worker's thread
+through queued signals. The
 microphone's chunks arrive on the capture's reader thread, which only keeps the loudest peak
 since the last look; the GUI reads it with `take_level()` at its own (timer) pace, so the meter
 never repaints per audio block.
@@ -20,6 +24,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.audio.capture import Capture, CaptureChunk, CaptureConfig
+from app.audio.devices import list_devices
 from app.audio.playback import Playback, PlaybackConfig
 from app.core import SAMPLE_RATE
 from app.errors import UserError
@@ -50,6 +55,8 @@ class _CheckWorker(QObject):
     toneFinished = Signal(str)
     levelStarted = Signal(str)
     levelFailed = Signal(str)
+    listed = Signal(object, str)
+    request_list = Signal()
     request_tone = Signal(object)
     request_level = Signal(object)
     request_level_stop = Signal()
@@ -59,9 +66,20 @@ class _CheckWorker(QObject):
         self._capture: Capture | None = None
         self.peak = 0.0  # loudest sample since the GUI last looked (written by the reader thread)
         self.chunks = 0  # chunks the level capture delivered
+        self.request_list.connect(self._list)
         self.request_tone.connect(self._play_tone)
         self.request_level.connect(self._start_level)
         self.request_level_stop.connect(self.stop_level)
+
+    @Slot()
+    def _list(self) -> None:
+        try:
+            self.listed.emit(list_devices(), "")
+        except UserError as exc:
+            self.listed.emit([], str(exc))
+        except Exception as exc:  # noqa: BLE001 - report, never kill the worker thread
+            log.exception("listing the sound devices failed")
+            self.listed.emit([], f"Listing the sound devices failed: {exc}")
 
     @Slot(object)
     def _play_tone(self, device: str | None) -> None:
@@ -113,12 +131,18 @@ class AudioChecker(WorkerHost):
     toneFinished = Signal(str)  # "" once the tone was heard, else what went wrong
     levelStarted = Signal(str)  # the microphone's name, once its level is being measured
     levelFailed = Signal(str)  # the microphone could not be opened, or stopped
+    listed = Signal(object, str)  # ([DeviceInfo] PortAudio lists, "" or why there is none)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(_CheckWorker(), "audio-check", TONE_S + 10, parent)
         self._worker.toneFinished.connect(self.toneFinished)
         self._worker.levelStarted.connect(self.levelStarted)
         self._worker.levelFailed.connect(self.levelFailed)
+        self._worker.listed.connect(self.listed)
+
+    def list_devices(self) -> None:
+        """Ask PortAudio for the sound devices; `listed` answers."""
+        self._worker.request_list.emit()
 
     def play_tone(self, device: str | None) -> None:
         """Play a short 440 Hz tone on `device` (None: the default output)."""

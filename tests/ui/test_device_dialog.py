@@ -1,6 +1,7 @@
 """The sound-device dialog on the PulseAudio virtual sound card (pytest-qt, offscreen).
 
-- it lists the PortAudio devices the card is reached through, and returns the ones chosen;
+- it lists the PortAudio devices the card is reached through (asked on its worker), and returns
+  the ones chosen;
 - "Test tone" really plays 440 Hz into the `spk` sink (recorded from its monitor);
 - "Check level" shows silence as an empty meter, and a sound played into `mic` as a level.
 """
@@ -29,6 +30,11 @@ def make_dialog(qtbot, pulse_server):
         dialog = DeviceDialog(input, output)
         qtbot.addWidget(dialog)
         made.append(dialog)
+        # PortAudio is asked on the dialog's worker (its answer is queued to this thread): until
+        # it arrives the dialog says so and the buttons wait
+        assert not dialog.listed and not dialog.tone_button.isEnabled()
+        assert dialog.status.text() == "Looking for sound devices…"
+        qtbot.waitUntil(lambda: dialog.listed, timeout=10000)
         return dialog
 
     yield make
