@@ -43,6 +43,7 @@ class WindowTime:
     started_s: float | None = None  # when the conversation was running (None: it could not start)
     failed: str = ""  # why it could not start (e.g. no sound device)
     worst_stall_ms: float = 0.0  # worst lateness of a 10 ms GUI timer from shown to started/failed
+    worst_stall_at_s: float | None = None  # when that stall ended, seconds since start
 
 
 def _run(argv: list[str], env: dict) -> tuple[float, float, int]:
@@ -90,6 +91,7 @@ class Watch(QObject):  # on the GUI thread: the worker's signals reach it queued
     def __init__(self, window):
         super().__init__(window)
         self.window, self.worst, self.last = window, 0.0, time.perf_counter()
+        self.worst_at = self.last
         self.timer = QTimer(self)
         self.timer.setInterval(10)
         self.timer.timeout.connect(self.tick)
@@ -101,7 +103,8 @@ class Watch(QObject):  # on the GUI thread: the worker's signals reach it queued
     @Slot()
     def tick(self):
         now = time.perf_counter()
-        self.worst = max(self.worst, now - self.last - 0.010)
+        if now - self.last - 0.010 > self.worst:
+            self.worst, self.worst_at = now - self.last - 0.010, now
         self.last = now
 
     @Slot(str, int, int)
@@ -118,7 +121,8 @@ class Watch(QObject):  # on the GUI thread: the worker's signals reach it queued
 
     def end(self, event, message=""):
         self.timer.stop()
-        say(event=event, message=message, worst_stall_ms=round(1000 * self.worst, 1))
+        say(event=event, message=message, worst_stall_ms=round(1000 * self.worst, 1),
+            stall_ended_ago_s=round(time.perf_counter() - self.worst_at, 3))
         QTimer.singleShot(0, self.window.close)
 
 
@@ -149,7 +153,7 @@ def _window_once(env: dict, timeout: float) -> WindowTime:
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", CHILD], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    shown, steps, started, failed, stall = None, [], None, "", 0.0
+    shown, steps, started, failed, stall, stall_at = None, [], None, "", 0.0, None
     try:
         for line in proc.stdout:
             now = round(time.perf_counter() - t0, 3)
@@ -165,6 +169,7 @@ def _window_once(env: dict, timeout: float) -> WindowTime:
             elif kind in ("started", "failed"):
                 started = now if kind == "started" else None
                 failed, stall = event.get("message", ""), event["worst_stall_ms"]
+                stall_at = round(now - event["stall_ended_ago_s"], 2)
                 break
             if time.perf_counter() - t0 > timeout:
                 break
@@ -178,4 +183,4 @@ def _window_once(env: dict, timeout: float) -> WindowTime:
         from app.errors import UserError
 
         raise UserError("the window did not open (run `main.py --demo` to see why)")
-    return WindowTime(shown, steps, started, failed, stall)
+    return WindowTime(shown, steps, started, failed, stall, stall_at)

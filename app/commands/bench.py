@@ -381,7 +381,7 @@ def _startup(args: argparse.Namespace) -> int:
         steps = ", ".join(f"{what} at {at:.2f} s" for what, at in w.steps_s)
         end = f"started at {w.started_s:.2f} s" if w.started_s is not None else f"failed: {w.failed}"
         print(f"window: shown at {w.shown_s:.2f} s; loading {steps}; {end}; worst GUI stall while "
-              f"loading {w.worst_stall_ms:.0f} ms")
+              f"loading {w.worst_stall_ms:.0f} ms, ending at {w.worst_stall_at_s} s")
     if args.json:
         Path(args.json).write_text(json.dumps({"commands": [asdict(c) for c in commands],
                                                "window": [asdict(w) for w in windows]}, indent=1))
