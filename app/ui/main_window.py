@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.worker.sessionFailed.connect(self._failed)
         self.worker.sessionStopped.connect(self._stopped)
         self.worker.sessionLoading.connect(self._loading)
+        self.worker.modelsMissing.connect(self._models_missing)
         self.exportDone.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.folder: str | None = None
         self._export = None  # the export thread, joined at close
@@ -271,8 +272,6 @@ class MainWindow(QMainWindow):
         opts = to_session_options(s)
         if self.demo:
             opts = replace(opts, demo=True)
-        if not opts.demo and not self._models_ready(opts, character):
-            return
         self.view.clear()
         self.view.character_name = character.name
         self.tape.clear()
@@ -285,13 +284,22 @@ class MainWindow(QMainWindow):
                                             noise_suppression=s.noise_suppression))
         self.worker.request_start.emit(character, opts, config)
 
+    def _models_missing(self, missing: list[str], character, opts, config) -> None:
+        """The worker found models missing as it began to load (first run): offer their
+        download, then start again."""
+        self._loaded()
+        if self._offer_download(missing):
+            self.worker.request_start.emit(character, opts, config)
+
     def _models_ready(self, opts, character) -> bool:
-        """Whether the models are on disk; if not, offer the download (first run)."""
+        """Whether the models are on disk; if not, offer the download (the dialogue panel)."""
         from app.assets.setup import missing_models
 
         missing = missing_models(opts, character)
-        if not missing:
-            return True
+        return not missing or self._offer_download(missing)
+
+    def _offer_download(self, missing: list[str]) -> bool:
+        """The download dialog for `missing`; whether they are now on disk."""
         from app.ui.download_dialog import DownloadDialog
 
         dialog = DownloadDialog(missing, parent=self)

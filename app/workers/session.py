@@ -45,6 +45,7 @@ class SessionWorker(QObject):
     sessionFailed = Signal(str)  # could not start, or a fatal error: what to do
     sessionStopped = Signal(str)  # the recording folder, finished
     sessionLoading = Signal(str, int, int)  # (what is being loaded, step, of steps), before each
+    modelsMissing = Signal(object, object, object, object)  # (repo ids, character, opts, config)
     request_start = Signal(object, object, object)  # (character, SessionOptions, LiveConfig)
     request_stop = Signal()
 
@@ -63,7 +64,7 @@ class SessionWorker(QObject):
     # -- on the worker thread --------------------------------------------------------------------
     @Slot(object, object, object)
     def _start(self, character, opts, config) -> None:
-        self._stop_quietly()
+        stopped = self._stop_quietly()
         key = (opts.demo, opts.model, opts.mimi, opts.device, opts.precision, opts.asr_model)
         load = self._models is None or self._models[0] != key
         total = 4 if load else 1
@@ -79,6 +80,8 @@ class SessionWorker(QObject):
 
         factory = self._factory or LiveSession
         try:
+            if load and not opts.demo and self._missing(character, opts, config, stopped):
+                return
             if load:
                 self._models = None
                 self._models = (key, open_models(opts, on_step=step))
@@ -95,6 +98,20 @@ class SessionWorker(QObject):
         with self._lock:
             self.live = live
         self.sessionStarted.emit(str(live.out))
+
+    def _missing(self, character, opts, config, stopped: str | None) -> bool:
+        """Whether models are missing from the cache; if so, `modelsMissing` says which (the
+        window offers their download, then asks again), after `sessionStopped` for the session
+        `stopped` to make room. Choosing Dia2 for "auto" asks torch about the GPU, so this runs
+        here, not on the GUI thread."""
+        from app.assets.setup import missing_models
+
+        missing = missing_models(opts, character)
+        if missing:
+            if stopped is not None:
+                self.sessionStopped.emit(stopped)
+            self.modelsMissing.emit(missing, character, opts, config)
+        return bool(missing)
 
     @Slot()
     def stop(self) -> None:

@@ -85,3 +85,54 @@ def test_the_window_shows_first_then_loads_the_models_on_the_worker(app_dirs, so
     # ... on the session worker's thread (a QThread: Python names it "Dummy-N"), never the GUI's
     assert "torch" in report["first"] and "MainThread" not in report["first"].values(), \
         report["first"]
+
+
+FIRST_RUN = """
+import json, sys, threading, time
+first = {{}}
+
+def hook(event, args):
+    if event == "import" and args[0] in {heavy} and args[0] not in first:
+        first[args[0]] = threading.current_thread().name
+
+sys.addaudithook(hook)
+from PySide6.QtWidgets import QApplication
+
+app = QApplication([])
+from app.settings import AppSettings
+from app.ui import download_dialog
+from app.ui.main_window import MainWindow
+
+offered = []
+download_dialog.DownloadDialog.exec = lambda self: offered.append(self.worker) or 0  # declined
+w = MainWindow(AppSettings(character="ava"), save=False)
+w.show()
+app.processEvents()
+w.start_session()
+gui_after_start = sorted(first)  # what start_session itself imported
+deadline = time.monotonic() + 600
+while not w.banner.isVisible() and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.01)
+print(json.dumps({{"gui_after_start": gui_after_start, "first": first, "offered": len(offered),
+                  "banner": w.banner.text, "bar": w.loading_bar.isVisible(),
+                  "running": w.status.running}}))
+w.close()
+"""
+
+
+def test_first_run_the_worker_finds_the_missing_models_and_the_window_offers_them(
+        app_dirs, tmp_path):
+    """Without the models (an empty cache), starting checks what is missing on the session
+    worker (choosing Dia2 asks torch about the GPU), and the window offers the download; declined,
+    it says what to do."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HF_HUB_CACHE=str(tmp_path / "hf"),
+               HF_ENDPOINT="http://127.0.0.1:9")  # the dialog's plan request fails at once
+    out = subprocess.run([sys.executable, "-c", FIRST_RUN.format(heavy=set(HEAVY))],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["gui_after_start"] == []  # start_session handed over without importing torch
+    assert "torch" in report["first"] and "MainThread" not in report["first"].values(), report
+    assert report["offered"] == 1
+    assert "not downloaded yet" in report["banner"] and not report["bar"] and not report["running"]
