@@ -3,8 +3,10 @@
 The window only shows and steers: a `SessionWorker` on its own thread owns the live session
 (models, devices, pipeline); its events arrive here as queued signals. The window is shown
 before any model loads: `start_session` (run once the window is up) only hands the choices to
-the worker, whose load steps the status bar shows as a progress bar with what is loading. Two timers drive what
-moves: the waveform's (display rate) and the clock's (30 Hz: lit words, session clock, meter).
+the worker, whose load steps the status bar shows as a progress bar with what is loading (on a
+first run the worker finds the missing models and the window offers their download). Two timers
+drive what moves: the waveform's (display rate) and the clock's (30 Hz: lit words, session clock,
+meter).
 """
 
 from __future__ import annotations

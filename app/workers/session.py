@@ -8,8 +8,9 @@
 
 Starting (model loading, opening devices) and stopping (finishing the recording) run on the
 worker's thread through queued signals, so the window never waits for them; `sessionLoading`
-says what is being loaded before each step, so the window can show the progress. The quick commands
-(talk key, mute, stop the character) call the session directly: they only set flags or flush the
+says what is being loaded before each step, so the window can show the progress, and
+`modelsMissing` says which models a first run lacks (the window offers their download). The quick
+commands (talk key, mute, stop the character) call the session directly: they only set flags or flush the
 playback buffer, and must not queue behind a model load. High-rate audio never becomes a signal:
 the microphone's levels and the character's samples are decimated into a `LevelTape`, which the
 waveform reads at the display rate.
