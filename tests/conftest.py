@@ -21,7 +21,7 @@ SHARED_AUDIO = SHARED / "audio"
 # The test models are tiny: one thread avoids oversubscribing a 2-core machine (the app's own
 # per-component plan, app/threads.py, is overridden the same way).
 torch.set_num_threads(1)
-os.environ.setdefault("DIA2CHAT_THREADS", "dia2=1,reply=1,asr=1")
+os.environ.setdefault("DIA2CHAT_THREADS", "dia2=1,reply=1,asr=1,dia2_alone=1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 

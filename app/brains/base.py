@@ -52,6 +52,10 @@ class Brain(ABC):
     of it runs after the session is closed.
     """
 
+    # whether the replies are computed on this machine's CPU/GPU in this process, beside Dia2
+    # (a local language model), which takes some of the cores from Dia2 (app.threads)
+    computes_here: bool = False
+
     @abstractmethod
     def reply(
         self, history: Sequence[Message], *, cancel: threading.Event | None = None

@@ -135,6 +135,8 @@ class TransformersBrain(Brain):
     After each reply, `last_token_count` holds how many tokens it generated.
     """
 
+    computes_here = True
+
     def __init__(
         self, config: TransformersConfig | None = None, *, model: Any = None, tokenizer: Any = None
     ) -> None:

@@ -104,7 +104,7 @@ def _add_conversation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--conversation", action="store_true",
                    help="instead: the demo conversation under CPU thread plans, quiet and next to "
                    "busy processes (how the thread counts were chosen; docs/benchmarks.md)")
-    p.add_argument("--plans", default="dia2=2,reply=1,asr=2;dia2=1,reply=1,asr=2;dia2=2,reply=2,asr=4",
+    p.add_argument("--plans", default="dia2=1,reply=1,asr=2;dia2=2,reply=1,asr=2;dia2=2,reply=2,asr=4",
                    help="--conversation: thread plans to compare, separated by ';' (see app/threads.py)")
     p.add_argument("--busy", default="0,1", help="--conversation: numbers of `yes` loops to run beside it")
     p.add_argument("--repeat", type=int, default=2, help="--conversation: repetitions of everything")

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     script, options, voice, voice_words = _checked_request(args)
     from app.threads import plan_threads, use_torch_threads
 
-    use_torch_threads(plan_threads().dia2)
+    use_torch_threads(plan_threads().dia2_alone)  # no reply model computes beside it
     t0 = time.perf_counter()
     engine, prefix = _load(args, script, options, voice, voice_words)
     t_loaded = time.perf_counter()

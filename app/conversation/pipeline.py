@@ -247,9 +247,10 @@ class TurnPipeline:
             self.emit(StateChanged(state, previous))
 
     def _work(self) -> None:
-        from app.threads import plan_threads, use_torch_threads
+        from app.threads import dia2_threads, plan_threads, use_torch_threads
 
-        use_torch_threads(plan_threads().dia2)  # Dia2 and Mimi run on this thread
+        # Dia2 and Mimi run on this thread; a local reply model may compute beside them
+        use_torch_threads(dia2_threads(plan_threads(), reply_beside=self.brain.computes_here))
         while True:
             job = self._jobs.get()
             if job is None:

@@ -2,11 +2,10 @@
 what to do), and how slow Dia2 is on the CPU. The window shows it in its banner, the terminal chat
 prints it, `doctor` says the same in its GPU check.
 
-The CPU figure is the published 1B shape's on the 2-core development machine in float32, as
-issue 11 reports it (measured side by side with the reference runtime, which is as slow): about
-1.2 s per frame against the 80 ms a frame plays, so about 15 times slower than real time. The
-benchmark's full-size 1B on the CPU (docs/benchmarks.md) is where it is measured; it was not
-re-measured for this note.
+The CPU figure is the published 1B shape's on the 2-core development machine in float32, measured
+quiet by `bench --sizes 1b --device cpu` (docs/benchmarks.md: 549 and 593 ms a frame, 2 torch
+threads): about 0.55 s per frame against the 80 ms a frame plays, so about 7 times slower than
+real time.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import logging
 log = logging.getLogger(__name__)
 
 FRAME_S = 0.08  # audio in one Dia2 frame (12.5 frames a second)
-CPU_1B_S_PER_FRAME = 1.2  # published 1B shape, float32, 2-core dev machine (issue 11)
+CPU_1B_S_PER_FRAME = 0.55  # published 1B shape, float32, 2-core dev machine, quiet (benchmarks.md)
 SMALL_MODEL_PARAMS = 100_000_000  # below this Dia2 is a demo model: fast anywhere, no speed note
 
 
@@ -26,7 +25,7 @@ def cpu_speed_note(model: str = "") -> str:
     which = f" ({model})" if model else ""
     bigger = " The 2B model is larger and slower still." if "2B" in model else ""
     return (f"Dia2{which} runs on the CPU: the published 1B model takes about "
-            f"{CPU_1B_S_PER_FRAME:.1f} s per {FRAME_S * 1000:.0f} ms frame on a 2-core machine in "
+            f"{CPU_1B_S_PER_FRAME:.2f} s per {FRAME_S * 1000:.0f} ms frame on a 2-core machine in "
             f"float32, about {slower:.0f} times slower than real time, so replies are slow to "
             f"come.{bigger} A CUDA GPU speaks in real time; --demo tries the app quickly.")
 
