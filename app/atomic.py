@@ -1,4 +1,4 @@
-"""Atomic text files: what is on disk is always either the old file or the whole new one."""
+"""Atomic files: what is on disk is always either the old file or the whole new one."""
 
 from __future__ import annotations
 
@@ -29,14 +29,19 @@ def _umask() -> int:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, rename it into place
+    """Write `text` (UTF-8, newlines as given) to `path` atomically, as `write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, flush it to disk, rename it into place
     (keeping the permissions of the file it replaces)."""
     path = Path(path)
     mode = file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())

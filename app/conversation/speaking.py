@@ -13,7 +13,7 @@ settings and the pipeline's stream opener). Its stages, each a method of `_Reply
 5. continue: a segment the context cut short hands its unspoken words to the next one
    (`_advance_words`, `_continuation`);
 6. barge-in stop: after the last frame, wait, still interruptible, until the sink has played
-   everything (`_drain`); on an interruption keep only what was heard (`_finish`).
+   everything (`drain`); on an interruption keep only what was heard (`finish`).
 
 On an interruption only what was heard stays: the samples before the sink position taken when
 the person cut in, the frames (codes) under them, and the words that started at least

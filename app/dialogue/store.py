@@ -17,34 +17,17 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from app.atomic import write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 AUDIO = "audio.f32"
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` beside `path`, flush it to disk, rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _npy(array: np.ndarray) -> bytes:

@@ -4,9 +4,9 @@ The window only shows and steers: a `SessionWorker` on its own thread owns the l
 (models, devices, pipeline); its events arrive here as queued signals. The window is shown
 before any model loads: `start_session` (run once the window is up) only hands the choices to
 the worker, whose load steps the status bar shows as a progress bar with what is loading (on a
-first run the worker finds the missing models and the window offers their download). Two timers
-drive what moves: the waveform's (display rate) and the clock's (30 Hz: lit words, session clock,
-meter).
+first run the worker finds the missing models and the window offers their download). Three timers
+drive what moves: the waveform's (display rate), the level meter's own (20 Hz) and the clock's
+(30 Hz: lit words, session clock).
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ def _scale(peak: float) -> float:
 
 
 class LevelMeter(QWidget):
-    """The microphone's level (peak of the last 100 ms, dBFS), redrawn by the waveform's timer."""
+    """The microphone's level (peak of the last 100 ms, dBFS), redrawn by its own 50 ms timer."""
 
     def __init__(self, tape: LevelTape, now: Callable[[], float | None], parent=None) -> None:
         super().__init__(parent)
