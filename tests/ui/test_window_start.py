@@ -17,7 +17,7 @@ from tests.audio.pulse import PORTAUDIO_DEVICE
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "transformers", "faster_whisper", "ctranslate2", "moshi")
 
-SCRIPT = """
+HOOK = """
 import json, sys, threading, time
 first = {{}}
 
@@ -26,7 +26,9 @@ def hook(event, args):
         first[args[0]] = threading.current_thread().name
 
 sys.addaudithook(hook)
-from PySide6.QtCore import QObject, QTimer, Slot
+"""  # notes which thread first imports each of HEAVY
+
+SCRIPT = HOOK + """from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 app = QApplication([])
@@ -87,16 +89,7 @@ def test_the_window_shows_first_then_loads_the_models_on_the_worker(app_dirs, so
         report["first"]
 
 
-FIRST_RUN = """
-import json, sys, threading, time
-first = {{}}
-
-def hook(event, args):
-    if event == "import" and args[0] in {heavy} and args[0] not in first:
-        first[args[0]] = threading.current_thread().name
-
-sys.addaudithook(hook)
-from PySide6.QtWidgets import QApplication
+FIRST_RUN = HOOK + """from PySide6.QtWidgets import QApplication
 
 app = QApplication([])
 from app.settings import AppSettings
